@@ -1,0 +1,59 @@
+/**
+ * The HTTP server: one Fastify instance on one port, one plugin per API surface.
+ */
+import { randomUUID } from 'node:crypto';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import type { Logger } from 'pino';
+import type { WritePipeline } from '../pipeline/index.js';
+import type { SpanQuerier } from '../storage/index.js';
+import type { ServerMetrics } from '../telemetry/index.js';
+import { lookoutApi } from './lookout/index.js';
+import { otlpHttpApi } from './otlp/index.js';
+import { tempoApi } from './tempo/index.js';
+import { tenantFromHeader } from './common/tenant.js';
+
+export { startOtlpGrpcServer, type RunningGrpcServer } from './otlp/index.js';
+
+export interface HttpServerOptions {
+  logger: Logger;
+  metrics: ServerMetrics;
+  pipeline: WritePipeline;
+  spans: SpanQuerier;
+  ready: () => Promise<boolean>;
+  maxBodyBytes: number;
+}
+
+const REQUEST_ID = /^[\w.:-]{1,128}$/;
+
+export async function buildHttpServer(options: HttpServerOptions): Promise<FastifyInstance> {
+  const app = Fastify({
+    loggerInstance: options.logger as FastifyBaseLogger,
+    // Honour a caller's X-Request-Id so one id follows a request across services.
+    genReqId: (request) => {
+      const given = request.headers['x-request-id'];
+      return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
+    },
+    requestIdLogLabel: 'request_id',
+    disableRequestLogging: true,
+    bodyLimit: options.maxBodyBytes,
+    forceCloseConnections: true,
+  });
+
+  app.addHook('onRequest', async (request, reply) => {
+    void reply.header('X-Request-Id', request.id);
+  });
+  app.addHook('onResponse', async (request, reply) => {
+    const route = request.routeOptions.url ?? 'unmatched';
+    options.metrics.requestDuration.observe(
+      { method: request.method, route, status_code: String(reply.statusCode) },
+      reply.elapsedTime / 1000,
+    );
+    if (reply.statusCode >= 500) request.log.warn({ route, status: reply.statusCode, ms: reply.elapsedTime }, 'request failed');
+    else request.log.debug({ route, status: reply.statusCode, ms: reply.elapsedTime }, 'request');
+  });
+
+  await app.register(lookoutApi({ metrics: options.metrics, ready: options.ready }));
+  await app.register(otlpHttpApi({ pipeline: options.pipeline, metrics: options.metrics, maxBodyBytes: options.maxBodyBytes }));
+  await app.register(tempoApi({ spans: options.spans, tenantOf: (request) => tenantFromHeader(request.headers['x-scope-orgid']) }));
+  return app;
+}

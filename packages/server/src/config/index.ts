@@ -1,0 +1,2 @@
+export { loadConfig, parseConfigFile, parseRetentionOverride, ENV_VARS, type ConfigOverrides } from './load.js';
+export { DEFAULT_CONFIG, parseRetention, type LookoutConfig } from './schema.js';

@@ -1,0 +1,57 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { loadConfig, parseConfigFile } from './index.js';
+
+const dir = join(import.meta.dirname, 'testdata');
+
+test('every *.good.yml fixture is accepted', () => {
+  for (const name of readdirSync(dir).filter((n) => n.endsWith('.good.yml'))) {
+    assert.doesNotThrow(() => parseConfigFile(readFileSync(join(dir, name), 'utf8'), name), name);
+  }
+});
+
+const expectedErrors: Record<string, RegExp> = {
+  'unknown-key.bad.yml': /^unknown-key\.bad\.yml: server: unknown key "prot"$/,
+  'bad-retention.bad.yml': /^bad-retention\.bad\.yml: retention\.logs: expected a duration like "7d".*"forever"/,
+  'bad-port.bad.yml': /^bad-port\.bad\.yml: server\.port: .*65535/,
+  'bad-yaml.bad.yml': /^bad-yaml\.bad\.yml:\d+:\d+: invalid YAML/,
+  'bad-url.bad.yml': /^bad-url\.bad\.yml: storage\.clickhouseUrl: /,
+};
+
+test('every *.bad.yml fixture is refused naming the file, the key and the fault', () => {
+  const bad = readdirSync(dir).filter((n) => n.endsWith('.bad.yml'));
+  assert.deepEqual(bad.sort(), Object.keys(expectedErrors).sort());
+  for (const name of bad) {
+    assert.throws(
+      () => parseConfigFile(readFileSync(join(dir, name), 'utf8'), name),
+      (error: Error & { code?: string }) => {
+        assert.equal(error.code, 'LOOKOUT_ERR_CONFIG_INVALID');
+        assert.match(error.message, expectedErrors[name]!);
+        return true;
+      },
+    );
+  }
+});
+
+test('precedence: defaults < file < environment < flags', () => {
+  const file = join(dir, 'full.good.yml');
+  const fromFile = loadConfig({ config: file }, {});
+  assert.equal(fromFile.retention.traces, 3);
+  assert.equal(fromFile.retention.metrics, 14);
+  assert.equal(fromFile.pipeline.maxBatchRows, 20000);
+  const fromEnv = loadConfig({ config: file }, { LOOKOUT_PORT: '9000', LOOKOUT_RETENTION: 'logs=1d' });
+  assert.equal(fromEnv.port, 9000);
+  assert.deepEqual(fromEnv.retention, { logs: 1, traces: 3, metrics: 14 });
+  const fromFlags = loadConfig({ config: file, port: '9001', retention: '2d' }, { LOOKOUT_PORT: '9000' });
+  assert.equal(fromFlags.port, 9001);
+  assert.deepEqual(fromFlags.retention, { logs: 2, traces: 2, metrics: 2 });
+});
+
+test('bad flags and environment values name their source', () => {
+  assert.throws(() => loadConfig({ port: 'abc' }, {}), /^LookoutError: --port: expected a port number/);
+  assert.throws(() => loadConfig({}, { LOOKOUT_RETENTION: 'spans=3d' }), /LOOKOUT_RETENTION: .*unknown signal "spans"/);
+  assert.throws(() => loadConfig({ logLevel: 'loud' }, {}), /--log-level: expected one of fatal, error/);
+  assert.throws(() => loadConfig({ config: '/nonexistent/lookout.yml' }, {}), /\/nonexistent\/lookout\.yml: cannot read/);
+});

@@ -1,0 +1,93 @@
+import { z } from 'zod';
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+/** "7d", "12h", "2w" or a whole number of days → whole days (at least 1; hours round up). */
+export function parseRetention(text: string | number): number | undefined {
+  if (typeof text === 'number') return Number.isInteger(text) && text >= 1 ? text : undefined;
+  const m = /^(\d+)(h|d|w)?$/.exec(text.trim());
+  if (!m) return undefined;
+  const n = Number(m[1]);
+  const days = m[2] === 'h' ? Math.ceil(n / 24) : m[2] === 'w' ? n * 7 : n;
+  return days >= 1 && days <= 36500 ? days : undefined;
+}
+
+const retentionValue = z.union([z.string(), z.number()]).transform((value, ctx) => {
+  const days = parseRetention(value);
+  if (days === undefined) {
+    ctx.addIssue({ code: 'custom', message: `expected a duration like "7d", "12h" or "2w" (at least 1 day), got ${JSON.stringify(value)}` });
+    return z.NEVER;
+  }
+  return days;
+});
+
+const port = z.number().int().min(0).max(65535);
+
+/** lookout.yml. Every key is optional; unknown keys are errors (a typo must not pass silently). */
+export const configFileSchema = z
+  .object({
+    server: z
+      .object({
+        host: z.string().min(1).optional(),
+        port: port.optional(),
+        grpcPort: port.optional(),
+        /** Largest request body accepted, after decompression. */
+        maxBodyBytes: z.number().int().min(1024).optional(),
+      })
+      .strict()
+      .optional(),
+    storage: z
+      .object({
+        dataDir: z.string().min(1).optional(),
+        clickhouseUrl: z.url({ protocol: /^https?$/ }).optional(),
+        readPoolSize: z.number().int().min(1).max(32).optional(),
+      })
+      .strict()
+      .optional(),
+    retention: z
+      .object({ logs: retentionValue.optional(), traces: retentionValue.optional(), metrics: retentionValue.optional() })
+      .strict()
+      .optional(),
+    log: z.object({ level: z.enum(LOG_LEVELS).optional() }).strict().optional(),
+    pipeline: z
+      .object({
+        maxBatchRows: z.number().int().min(1).optional(),
+        maxPendingRows: z.number().int().min(1).optional(),
+      })
+      .strict()
+      .optional(),
+  })
+  .strict();
+
+export type ConfigFile = z.infer<typeof configFileSchema>;
+
+export interface LookoutConfig {
+  host: string;
+  port: number;
+  grpcPort: number;
+  maxBodyBytes: number;
+  dataDir: string;
+  clickhouseUrl: string | undefined;
+  readPoolSize: number;
+  retention: { logs: number; traces: number; metrics: number };
+  logLevel: (typeof LOG_LEVELS)[number];
+  pipeline: { maxBatchRows: number; maxPendingRows: number };
+  /** The config file that was read, if any. */
+  configFile: string | undefined;
+}
+
+export const LOG_LEVEL_NAMES = LOG_LEVELS;
+
+export const DEFAULT_CONFIG: LookoutConfig = {
+  host: '0.0.0.0',
+  port: 4318,
+  grpcPort: 4317,
+  maxBodyBytes: 16 * 1024 * 1024,
+  dataDir: './lookout-data',
+  clickhouseUrl: undefined,
+  readPoolSize: 3,
+  retention: { logs: 7, traces: 7, metrics: 30 },
+  logLevel: 'info',
+  pipeline: { maxBatchRows: 50_000, maxPendingRows: 200_000 },
+  configFile: undefined,
+};

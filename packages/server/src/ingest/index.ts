@@ -1,0 +1,5 @@
+/** Decoders: wire formats → model records. No HTTP, no storage. */
+export * from './otlp/proto.js';
+export { convertLogs } from './otlp/logs.js';
+export { convertTraces } from './otlp/traces.js';
+export { convertMetrics } from './otlp/metrics.js';

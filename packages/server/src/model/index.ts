@@ -1,0 +1,3 @@
+export * from './attributes.js';
+export * from './signals.js';
+export * from './labels.js';

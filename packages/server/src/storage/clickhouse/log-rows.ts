@@ -1,0 +1,41 @@
+import { restoreAttributes, type LogRecord } from '../../model/index.js';
+
+export const LOG_COLUMNS = `TenantId, toUnixTimestamp64Nano(Timestamp) AS TimestampNs,
+  toUnixTimestamp64Nano(ObservedTimestamp) AS ObservedNs, TraceId, SpanId, TraceFlags, SeverityText,
+  SeverityNumber, ServiceName, Body, BodyType, EventName, ResourceSchemaUrl, ResourceAttributes,
+  ResourceAttributeTypes, ResourceDroppedAttributesCount, ScopeSchemaUrl, ScopeName, ScopeVersion,
+  ScopeAttributes, ScopeAttributeTypes, ScopeDroppedAttributesCount, LogAttributes, LogAttributeTypes,
+  DroppedAttributesCount`;
+
+type Str = Record<string, string>;
+
+export function logFromRow(row: Record<string, unknown>): LogRecord {
+  return {
+    tenant: row.TenantId as string,
+    timestamp: BigInt(row.TimestampNs as string),
+    observedTimestamp: BigInt(row.ObservedNs as string),
+    traceId: row.TraceId as string,
+    spanId: row.SpanId as string,
+    flags: Number(row.TraceFlags),
+    severityText: row.SeverityText as string,
+    severityNumber: Number(row.SeverityNumber),
+    serviceName: row.ServiceName as string,
+    body: row.Body as string,
+    bodyType: row.BodyType as LogRecord['bodyType'],
+    eventName: row.EventName as string,
+    attributes: restoreAttributes(row.LogAttributes as Str, row.LogAttributeTypes as Str),
+    droppedAttributesCount: Number(row.DroppedAttributesCount),
+    resource: {
+      schemaUrl: row.ResourceSchemaUrl as string,
+      attributes: restoreAttributes(row.ResourceAttributes as Str, row.ResourceAttributeTypes as Str),
+      droppedAttributesCount: Number(row.ResourceDroppedAttributesCount),
+    },
+    scope: {
+      schemaUrl: row.ScopeSchemaUrl as string,
+      name: row.ScopeName as string,
+      version: row.ScopeVersion as string,
+      attributes: restoreAttributes(row.ScopeAttributes as Str, row.ScopeAttributeTypes as Str),
+      droppedAttributesCount: Number(row.ScopeDroppedAttributesCount),
+    },
+  };
+}

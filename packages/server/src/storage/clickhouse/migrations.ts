@@ -1,0 +1,201 @@
+/**
+ * Versioned schema migrations, applied in order at start-up and recorded in
+ * `lookout_migrations`. A migration is never edited once released: add a new one.
+ *
+ * Column names of otel_logs / otel_traces follow the OpenTelemetry Collector ClickHouse
+ * exporter, so the Grafana ClickHouse plugin and HyperDX can read Lookout's tables. Lookout
+ * adds a TenantId column and `*AttributeTypes` maps, which restore the OTLP type of
+ * non-string attribute values (the exporter stores every value as text).
+ *
+ * TTL intervals come from validated configuration (whole days), not from requests; DDL cannot
+ * bind parameters, so they are formatted as integers after validation.
+ */
+import type { RetentionDays } from '../types.js';
+
+export interface Migration {
+  version: number;
+  description: string;
+  statements: (retention: RetentionDays) => string[];
+}
+
+const ATTR_MAP = 'Map(LowCardinality(String), String)';
+const TYPE_MAP = 'Map(LowCardinality(String), LowCardinality(String))';
+
+export const MIGRATIONS: Migration[] = [
+  {
+    version: 1,
+    description: 'logs, spans, metric series and samples',
+    statements: (retention) => [
+      `CREATE TABLE IF NOT EXISTS otel_logs (
+        TenantId LowCardinality(String) CODEC(ZSTD(1)),
+        Timestamp DateTime64(9) CODEC(Delta(8), ZSTD(1)),
+        TimestampTime DateTime DEFAULT toDateTime(Timestamp),
+        ObservedTimestamp DateTime64(9) CODEC(Delta(8), ZSTD(1)),
+        TraceId String CODEC(ZSTD(1)),
+        SpanId String CODEC(ZSTD(1)),
+        TraceFlags UInt8,
+        SeverityText LowCardinality(String) CODEC(ZSTD(1)),
+        SeverityNumber UInt8,
+        ServiceName LowCardinality(String) CODEC(ZSTD(1)),
+        Body String CODEC(ZSTD(1)),
+        BodyType LowCardinality(String) CODEC(ZSTD(1)),
+        EventName LowCardinality(String) CODEC(ZSTD(1)),
+        ResourceSchemaUrl LowCardinality(String) CODEC(ZSTD(1)),
+        ResourceAttributes ${ATTR_MAP} CODEC(ZSTD(1)),
+        ResourceAttributeTypes ${TYPE_MAP} CODEC(ZSTD(1)),
+        ResourceDroppedAttributesCount UInt32 CODEC(ZSTD(1)),
+        ScopeSchemaUrl LowCardinality(String) CODEC(ZSTD(1)),
+        ScopeName String CODEC(ZSTD(1)),
+        ScopeVersion LowCardinality(String) CODEC(ZSTD(1)),
+        ScopeAttributes ${ATTR_MAP} CODEC(ZSTD(1)),
+        ScopeAttributeTypes ${TYPE_MAP} CODEC(ZSTD(1)),
+        ScopeDroppedAttributesCount UInt32 CODEC(ZSTD(1)),
+        LogAttributes ${ATTR_MAP} CODEC(ZSTD(1)),
+        LogAttributeTypes ${TYPE_MAP} CODEC(ZSTD(1)),
+        DroppedAttributesCount UInt32 CODEC(ZSTD(1)),
+        INDEX idx_trace_id TraceId TYPE bloom_filter(0.001) GRANULARITY 1,
+        INDEX idx_res_attr_key mapKeys(ResourceAttributes) TYPE bloom_filter(0.01) GRANULARITY 1,
+        INDEX idx_log_attr_key mapKeys(LogAttributes) TYPE bloom_filter(0.01) GRANULARITY 1,
+        INDEX idx_body Body TYPE tokenbf_v1(32768, 3, 0) GRANULARITY 8
+      ) ENGINE = MergeTree
+      PARTITION BY toDate(TimestampTime)
+      ORDER BY (TenantId, ServiceName, TimestampTime, Timestamp)
+      TTL TimestampTime + toIntervalDay(${retention.logs})
+      SETTINGS index_granularity = 8192, ttl_only_drop_parts = 1`,
+
+      `CREATE TABLE IF NOT EXISTS otel_traces (
+        TenantId LowCardinality(String) CODEC(ZSTD(1)),
+        Timestamp DateTime64(9) CODEC(Delta(8), ZSTD(1)),
+        TraceId String CODEC(ZSTD(1)),
+        SpanId String CODEC(ZSTD(1)),
+        ParentSpanId String CODEC(ZSTD(1)),
+        TraceState String CODEC(ZSTD(1)),
+        SpanFlags UInt32 CODEC(ZSTD(1)),
+        SpanName LowCardinality(String) CODEC(ZSTD(1)),
+        SpanKind LowCardinality(String) CODEC(ZSTD(1)),
+        ServiceName LowCardinality(String) CODEC(ZSTD(1)),
+        ResourceSchemaUrl LowCardinality(String) CODEC(ZSTD(1)),
+        ResourceAttributes ${ATTR_MAP} CODEC(ZSTD(1)),
+        ResourceAttributeTypes ${TYPE_MAP} CODEC(ZSTD(1)),
+        ResourceDroppedAttributesCount UInt32 CODEC(ZSTD(1)),
+        ScopeSchemaUrl LowCardinality(String) CODEC(ZSTD(1)),
+        ScopeName String CODEC(ZSTD(1)),
+        ScopeVersion String CODEC(ZSTD(1)),
+        ScopeAttributes ${ATTR_MAP} CODEC(ZSTD(1)),
+        ScopeAttributeTypes ${TYPE_MAP} CODEC(ZSTD(1)),
+        ScopeDroppedAttributesCount UInt32 CODEC(ZSTD(1)),
+        SpanAttributes ${ATTR_MAP} CODEC(ZSTD(1)),
+        SpanAttributeTypes ${TYPE_MAP} CODEC(ZSTD(1)),
+        DroppedAttributesCount UInt32 CODEC(ZSTD(1)),
+        Duration UInt64 CODEC(ZSTD(1)),
+        StatusCode LowCardinality(String) CODEC(ZSTD(1)),
+        StatusMessage String CODEC(ZSTD(1)),
+        Events Nested (
+          Timestamp DateTime64(9),
+          Name LowCardinality(String),
+          Attributes ${ATTR_MAP},
+          AttributeTypes ${TYPE_MAP},
+          DroppedAttributesCount UInt32
+        ) CODEC(ZSTD(1)),
+        DroppedEventsCount UInt32 CODEC(ZSTD(1)),
+        Links Nested (
+          TraceId String,
+          SpanId String,
+          TraceState String,
+          Flags UInt32,
+          Attributes ${ATTR_MAP},
+          AttributeTypes ${TYPE_MAP},
+          DroppedAttributesCount UInt32
+        ) CODEC(ZSTD(1)),
+        DroppedLinksCount UInt32 CODEC(ZSTD(1)),
+        INDEX idx_trace_id TraceId TYPE bloom_filter(0.001) GRANULARITY 1,
+        INDEX idx_res_attr_key mapKeys(ResourceAttributes) TYPE bloom_filter(0.01) GRANULARITY 1,
+        INDEX idx_span_attr_key mapKeys(SpanAttributes) TYPE bloom_filter(0.01) GRANULARITY 1,
+        INDEX idx_duration Duration TYPE minmax GRANULARITY 1
+      ) ENGINE = MergeTree
+      PARTITION BY toDate(Timestamp)
+      ORDER BY (TenantId, ServiceName, SpanName, toDateTime(Timestamp))
+      TTL toDateTime(Timestamp) + toIntervalDay(${retention.traces})
+      SETTINGS index_granularity = 8192, ttl_only_drop_parts = 1`,
+
+      // The exporter's trace-id lookup table: one row per trace and insert block, ordered by
+      // trace id, so "get trace by id" finds its time window without scanning otel_traces.
+      `CREATE TABLE IF NOT EXISTS otel_traces_trace_id_ts (
+        TenantId LowCardinality(String) CODEC(ZSTD(1)),
+        TraceId String CODEC(ZSTD(1)),
+        Start DateTime CODEC(Delta, ZSTD(1)),
+        End DateTime CODEC(Delta, ZSTD(1)),
+        INDEX idx_trace_id TraceId TYPE bloom_filter(0.01) GRANULARITY 1
+      ) ENGINE = MergeTree
+      PARTITION BY toDate(Start)
+      ORDER BY (TenantId, TraceId, Start)
+      TTL Start + toIntervalDay(${retention.traces})
+      SETTINGS index_granularity = 8192, ttl_only_drop_parts = 1`,
+
+      `CREATE MATERIALIZED VIEW IF NOT EXISTS otel_traces_trace_id_ts_mv
+      TO otel_traces_trace_id_ts
+      AS SELECT
+        TenantId,
+        TraceId,
+        min(toDateTime(Timestamp)) AS Start,
+        max(toDateTime(Timestamp + toIntervalNanosecond(Duration))) AS End
+      FROM otel_traces
+      WHERE TraceId != ''
+      GROUP BY TenantId, TraceId`,
+
+      // A series row per series per day seen: series listing over a range reads only the
+      // days it covers, and TTL drops whole days like the samples.
+      `CREATE TABLE IF NOT EXISTS metric_series (
+        TenantId LowCardinality(String) CODEC(ZSTD(1)),
+        Date Date CODEC(Delta, ZSTD(1)),
+        MetricName LowCardinality(String) CODEC(ZSTD(1)),
+        Fingerprint UInt64 CODEC(ZSTD(1)),
+        Labels ${ATTR_MAP} CODEC(ZSTD(1))
+      ) ENGINE = ReplacingMergeTree
+      PARTITION BY Date
+      ORDER BY (TenantId, MetricName, Fingerprint, Date)
+      TTL Date + toIntervalDay(${retention.metrics})
+      SETTINGS ttl_only_drop_parts = 1`,
+
+      // Flags bit 0: staleness marker. Kept apart from the value because the NaN payload
+      // Prometheus uses for staleness does not survive text formats.
+      `CREATE TABLE IF NOT EXISTS metric_samples (
+        TenantId LowCardinality(String) CODEC(ZSTD(1)),
+        Fingerprint UInt64 CODEC(ZSTD(1)),
+        TimestampMs Int64 CODEC(DoubleDelta, ZSTD(1)),
+        Value Float64 CODEC(Gorilla, ZSTD(1)),
+        Flags UInt8 CODEC(ZSTD(1))
+      ) ENGINE = MergeTree
+      PARTITION BY toDate(fromUnixTimestamp64Milli(TimestampMs))
+      ORDER BY (TenantId, Fingerprint, TimestampMs)
+      TTL toDateTime(fromUnixTimestamp64Milli(TimestampMs)) + toIntervalDay(${retention.metrics})
+      SETTINGS ttl_only_drop_parts = 1`,
+
+      `CREATE TABLE IF NOT EXISTS metric_metadata (
+        TenantId LowCardinality(String),
+        MetricFamilyName String,
+        Type LowCardinality(String),
+        Help String,
+        Unit LowCardinality(String),
+        Updated DateTime DEFAULT now()
+      ) ENGINE = ReplacingMergeTree(Updated)
+      ORDER BY (TenantId, MetricFamilyName)`,
+    ],
+  },
+];
+
+/** Per table: the statement that brings its TTL in line with the configured retention. */
+export function retentionStatements(retention: RetentionDays): { table: string; days: number; statement: string }[] {
+  const ttl: [string, number, string][] = [
+    ['otel_logs', retention.logs, 'TimestampTime'],
+    ['otel_traces', retention.traces, 'toDateTime(Timestamp)'],
+    ['otel_traces_trace_id_ts', retention.traces, 'Start'],
+    ['metric_series', retention.metrics, 'Date'],
+    ['metric_samples', retention.metrics, 'toDateTime(fromUnixTimestamp64Milli(TimestampMs))'],
+  ];
+  return ttl.map(([table, days, column]) => ({
+    table,
+    days,
+    statement: `ALTER TABLE ${table} MODIFY TTL ${column} + toIntervalDay(${days})`,
+  }));
+}

@@ -1,0 +1,135 @@
+import { Readable } from 'node:stream';
+import { mkdirSync } from 'node:fs';
+import { createClient, type ClickHouseClient } from '@clickhouse/client';
+import { createChdbConnection } from 'chdb/connection';
+import { LookoutError } from '../../errors.js';
+
+export type QueryParams = Record<string, unknown>;
+export type Row = Record<string, unknown>;
+
+/**
+ * A connection with a count of the operations queued on it. The embedded engine runs one
+ * query per connection at a time, so work goes to the least busy connection and waits its
+ * turn there instead of piling into the native layer.
+ */
+interface Lane {
+  client: ClickHouseClient;
+  busy: number;
+  tail: Promise<unknown>;
+}
+
+export interface Pool {
+  readonly kind: 'embedded' | 'server';
+  /** A SELECT with bound parameters; rows as JSON objects. */
+  select<T = Row>(sql: string, params?: QueryParams): Promise<T[]>;
+  /** DDL or any statement without a result. */
+  command(sql: string, params?: QueryParams): Promise<void>;
+  /** Inserts pre-serialised JSONEachRow text (the fastest path on both engines). */
+  insertJsonEachRow(table: string, body: string): Promise<void>;
+  ping(): Promise<boolean>;
+  close(): Promise<void>;
+}
+
+export interface PoolOptions {
+  dataDir: string;
+  clickhouseUrl?: string;
+  /** Connections on the embedded engine's data directory. */
+  size: number;
+}
+
+// Lookout batches rows itself, so the server-side async insert buffer would only add
+// latency; a plain insert is acknowledged once the part is written.
+const INSERT_SETTINGS = { async_insert: 0, date_time_input_format: 'best_effort' } as const;
+
+type ClientConnection = NonNullable<NonNullable<Parameters<typeof createClient>[0]>['connection']>;
+
+// chdb ships its own copy of @clickhouse/client-common; the two Connection types are the same
+// contract from different copies of the package, so TypeScript needs to be told.
+function embeddedConnection(path: string): ClientConnection {
+  return createChdbConnection({ path }) as unknown as ClientConnection;
+}
+
+export function openPool(options: PoolOptions): Pool {
+  const embedded = options.clickhouseUrl === undefined;
+  let lanes: Lane[];
+  if (embedded) {
+    mkdirSync(options.dataDir, { recursive: true });
+    lanes = Array.from({ length: Math.max(1, options.size) }, () => ({
+      client: createClient({ connection: embeddedConnection(options.dataDir) }),
+      busy: 0,
+      tail: Promise.resolve(),
+    }));
+  } else {
+    // The HTTP client keeps its own keep-alive socket pool; one client serves all lanes.
+    const client = createClient({
+      url: options.clickhouseUrl,
+      request_timeout: 60_000,
+      max_open_connections: Math.max(2, options.size),
+      clickhouse_settings: { date_time_input_format: 'best_effort' },
+    });
+    lanes = [{ client, busy: 0, tail: Promise.resolve() }];
+  }
+  let closed = false;
+
+  function run<T>(op: (client: ClickHouseClient) => Promise<T>): Promise<T> {
+    if (closed) return Promise.reject(new LookoutError('LOOKOUT_ERR_STORAGE_UNAVAILABLE', 'storage is closed'));
+    let lane = lanes[0]!;
+    for (const candidate of lanes) if (candidate.busy < lane.busy) lane = candidate;
+    lane.busy++;
+    const chosen = lane;
+    // On a server the HTTP pool already parallelises; only the embedded engine needs the queue.
+    const start = embedded ? chosen.tail : Promise.resolve();
+    const result = start.then(() => op(chosen.client));
+    const settled = result.then(
+      () => undefined,
+      () => undefined,
+    );
+    chosen.tail = settled;
+    void settled.then(() => {
+      chosen.busy--;
+    });
+    return result;
+  }
+
+  return {
+    kind: embedded ? 'embedded' : 'server',
+    select<T>(sql: string, params: QueryParams = {}) {
+      return run(async (client) => {
+        const result = await client.query({ query: sql, query_params: params, format: 'JSONEachRow' });
+        return (await result.json()) as T[];
+      });
+    },
+    command(sql: string, params: QueryParams = {}) {
+      return run(async (client) => {
+        await client.command({ query: sql, query_params: params });
+      });
+    },
+    insertJsonEachRow(table: string, body: string) {
+      if (body.length === 0) return Promise.resolve();
+      return run(async (client) => {
+        // exec() sends the body as-is; insert() would want objects and re-serialise them.
+        const result = await client.exec({
+          query: `INSERT INTO ${table} FORMAT JSONEachRow`,
+          values: Readable.from([Buffer.from(body)]),
+          clickhouse_settings: INSERT_SETTINGS,
+        });
+        result.stream.destroy();
+      });
+    },
+    async ping() {
+      try {
+        const rows = await this.select<{ one: number }>('SELECT 1 AS one');
+        return rows[0]?.one === 1;
+      } catch {
+        return false;
+      }
+    },
+    async close() {
+      if (closed) return;
+      closed = true;
+      // Closing a chDB connection while a query runs can abort the engine: drain first.
+      await Promise.all(lanes.map((lane) => lane.tail));
+      for (const lane of lanes) await lane.client.close();
+    },
+  };
+}
