@@ -1,5 +1,3 @@
 #!/usr/bin/env node
-// The compiled CLI (npm run build, run by `npm ci` through the root prepare script).
-import { runCli } from '../dist/cli/index.js';
-
-await runCli(process.argv);
+// The compiled CLI (built by `npm run build`, which `npm ci` runs through the root prepare script).
+import '../dist/cli/entry.js';

@@ -2,7 +2,7 @@
  * The HTTP server: one Fastify instance on one port, one plugin per API surface.
  */
 import { randomUUID } from 'node:crypto';
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import type { WritePipeline } from '../pipeline/index.js';
 import type { SpanQuerier } from '../storage/index.js';
@@ -33,8 +33,8 @@ export async function buildHttpServer(options: HttpServerOptions): Promise<Fasti
       const given = request.headers['x-request-id'];
       return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
     },
-    requestIdLogLabel: 'request_id',
-    disableRequestLogging: true,
+    // One access line per request is written by the onResponse hook below, with the route.
+    logController: new LogController({ requestIdLogLabel: 'request_id', disableRequestLogging: true }),
     bodyLimit: options.maxBodyBytes,
     forceCloseConnections: true,
   });

@@ -85,10 +85,12 @@ export async function runCli(argv: string[]): Promise<void> {
   try {
     await program.parseAsync(argv);
   } catch (error) {
+    // Configuration faults are the user's to fix: one clear line, no stack trace.
     if (isLookoutError(error)) {
       process.stderr.write(`lookout: ${error.message}\n`);
       process.exit(2);
     }
-    throw error;
+    process.stderr.write(`lookout: ${(error as Error).stack ?? String(error)}\n`);
+    process.exit(1);
   }
 }

@@ -17,11 +17,22 @@ export interface TimeRange {
 /** One condition of a trace search. `scope` says where the attribute lives. */
 export interface SpanCondition {
   scope: 'resource' | 'span' | 'any' | 'intrinsic';
-  /** Attribute key, or for intrinsics: name, status, kind, duration, statusMessage, rootServiceName, rootName, traceDuration. */
+  /**
+   * Attribute key, or for intrinsics: name, status, kind, duration, statusMessage, rootServiceName,
+   * rootName, traceDuration. Status values are TraceQL's words (error, ok, unset), kinds too
+   * (unspecified, internal, server, client, producer, consumer).
+   */
   key: string;
   op: '=' | '!=' | '>' | '>=' | '<' | '<=' | '=~' | '!~';
-  value: string | number | boolean;
+  /**
+   * Durations are nanoseconds. `null` is TraceQL's `nil`: `= nil` means the attribute is absent,
+   * `!= nil` that it is present. An array (only with `=`) matches any of its values: Grafana's
+   * multi-value filter sends `(a = x || a = y)`.
+   */
+  value: SpanConditionValue | SpanConditionValue[] | null;
 }
+
+export type SpanConditionValue = string | number | boolean;
 
 export interface TraceSearchQuery {
   tenant: string;
@@ -59,6 +70,8 @@ export interface SpanQuerier {
     key: string,
     range?: TimeRange,
     limit?: number,
+    /** Only values seen on spans matching all of these (Tempo's `q` on tag-value requests). */
+    conditions?: SpanCondition[],
   ): Promise<{ type: string; value: string }[]>;
 }
 

@@ -147,7 +147,8 @@ export async function openClickHouseStorage(options: StorageOptions): Promise<St
           params,
         );
         if (series.length === 0) return [];
-        params.fps = series.map((s) => s.fp);
+        // bigints are sent unquoted; quoted strings do not parse as Array(UInt64).
+        params.fps = series.map((s) => BigInt(s.fp));
         const samples = await pool.select<{ fp: string; t: string; v: number | string; f: number }>(
           `SELECT toString(Fingerprint) AS fp, TimestampMs AS t, Value AS v, Flags AS f FROM metric_samples
            WHERE TenantId = {tenant:String} AND Fingerprint IN {fps:Array(UInt64)}
@@ -159,7 +160,7 @@ export async function openClickHouseStorage(options: StorageOptions): Promise<St
         const byFp = new Map<string, StoredSeries>();
         for (const s of series) byFp.set(s.fp, { labels: s.labels, samples: [] });
         for (const row of samples) {
-          byFp.get(row.fp)?.samples.push({ timestampMs: Number(row.t), value: Number(row.v), stale: (row.f & 1) === 1 });
+          byFp.get(row.fp)?.samples.push({ timestampMs: Number(row.t), value: parseFloatText(row.v), stale: (row.f & 1) === 1 });
         }
         return [...byFp.values()];
       },
@@ -223,4 +224,12 @@ async function applyRetention(pool: Pool, options: StorageOptions): Promise<void
   for (const { table, days, statement } of targets) {
     if (!(engines.get(table) ?? '').includes(`toIntervalDay(${days})`)) await pool.command(statement);
   }
+}
+
+/** ClickHouse JSON output writes non-finite floats as "nan", "inf", "-inf" (quote_denormals). */
+function parseFloatText(value: number | string): number {
+  if (typeof value === 'number') return value;
+  if (value === 'inf' || value === '+inf') return Infinity;
+  if (value === '-inf') return -Infinity;
+  return Number(value);
 }

@@ -1,7 +1,8 @@
 import { restoreAttributes, type LogRecord } from '../../model/index.js';
 
-export const LOG_COLUMNS = `TenantId, toUnixTimestamp64Nano(Timestamp) AS TimestampNs,
-  toUnixTimestamp64Nano(ObservedTimestamp) AS ObservedNs, TraceId, SpanId, TraceFlags, SeverityText,
+// Nanosecond Int64s as text: JSON output may write 64-bit integers unquoted, which JSON.parse rounds.
+export const LOG_COLUMNS = `TenantId, toString(toUnixTimestamp64Nano(Timestamp)) AS TimestampNs,
+  toString(toUnixTimestamp64Nano(ObservedTimestamp)) AS ObservedNs, TraceId, SpanId, TraceFlags, SeverityText,
   SeverityNumber, ServiceName, Body, BodyType, EventName, ResourceSchemaUrl, ResourceAttributes,
   ResourceAttributeTypes, ResourceDroppedAttributesCount, ScopeSchemaUrl, ScopeName, ScopeVersion,
   ScopeAttributes, ScopeAttributeTypes, ScopeDroppedAttributesCount, LogAttributes, LogAttributeTypes,

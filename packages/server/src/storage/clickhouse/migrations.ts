@@ -177,7 +177,7 @@ export const MIGRATIONS: Migration[] = [
         Type LowCardinality(String),
         Help String,
         Unit LowCardinality(String),
-        Updated DateTime DEFAULT now()
+        Updated DateTime64(6) DEFAULT now64(6)
       ) ENGINE = ReplacingMergeTree(Updated)
       ORDER BY (TenantId, MetricFamilyName)`,
     ],

@@ -181,17 +181,17 @@ export function sampleRowsText(tenant: string, samples: readonly Sample[], cache
         `{"TenantId":${tenantJson},"Date":${day},"MetricName":${JSON.stringify(sample.labels.__name__ ?? '')},` +
         `"Fingerprint":"${fp}","Labels":${JSON.stringify(sample.labels)}}\n`;
     }
-    const value = sample.stale ? 'nan' : formatFloat(sample.value);
+    const value = sample.stale ? '"nan"' : formatFloat(sample.value);
     rows += `{"TenantId":${tenantJson},"Fingerprint":"${fp}","TimestampMs":${Math.trunc(sample.timestampMs)},"Value":${value},"Flags":${sample.stale ? 1 : 0}}\n`;
   }
   return { series, samples: rows, newSeries };
 }
 
-/** JSON has no NaN/Inf; ClickHouse's JSON input accepts these bare words for floats. */
+/** JSON has no NaN/Inf; ClickHouse reads them from quoted strings into Float64 columns. */
 function formatFloat(value: number): string {
-  if (Number.isNaN(value)) return 'nan';
-  if (value === Infinity) return 'inf';
-  if (value === -Infinity) return '-inf';
+  if (Number.isNaN(value)) return '"nan"';
+  if (value === Infinity) return '"inf"';
+  if (value === -Infinity) return '"-inf"';
   return String(value);
 }
 
