@@ -4,7 +4,7 @@
  * which runs the built bin/lookout.js as a user would.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -24,8 +24,17 @@ export async function freePort(): Promise<number> {
   });
 }
 
+const createdDirs: string[] = [];
+// Temporary directories live until the test process ends: tests reopen data directories
+// after a stop, so stop() cannot remove them.
+process.on('exit', () => {
+  for (const dir of createdDirs) rmSync(dir, { recursive: true, force: true });
+});
+
 export function tempDir(prefix: string): string {
-  return mkdtempSync(join(tmpdir(), `lookout-${prefix}-`));
+  const dir = mkdtempSync(join(tmpdir(), `lookout-${prefix}-`));
+  createdDirs.push(dir);
+  return dir;
 }
 
 export interface LookoutProcess {

@@ -36,7 +36,10 @@ export async function buildHttpServer(options: HttpServerOptions): Promise<Fasti
     // One access line per request is written by the onResponse hook below, with the route.
     logController: new LogController({ requestIdLogLabel: 'request_id', disableRequestLogging: true }),
     bodyLimit: options.maxBodyBytes,
-    forceCloseConnections: true,
+    // On shutdown, idle keep-alive sockets close at once; requests in flight finish and get
+    // their answer (their rows are stored either way, so cutting them off would invite
+    // duplicate retries).
+    forceCloseConnections: 'idle',
   });
 
   app.addHook('onRequest', async (request, reply) => {
@@ -48,7 +51,7 @@ export async function buildHttpServer(options: HttpServerOptions): Promise<Fasti
       { method: request.method, route, status_code: String(reply.statusCode) },
       reply.elapsedTime / 1000,
     );
-    if (reply.statusCode >= 500) request.log.warn({ route, status: reply.statusCode, ms: reply.elapsedTime }, 'request failed');
+    if (reply.statusCode >= 500 && reply.statusCode !== 503) request.log.warn({ route, status: reply.statusCode, ms: reply.elapsedTime }, 'request failed');
     else request.log.debug({ route, status: reply.statusCode, ms: reply.elapsedTime }, 'request');
   });
 

@@ -42,6 +42,11 @@ export class Batcher<T> {
 
   private inFlightRows = 0;
 
+  /** Full: any request would be refused now. Lets callers refuse before decoding a body. */
+  get saturated(): boolean {
+    return this.closed || this.pendingRows >= this.options.maxPendingRows;
+  }
+
   submit(rows: readonly T[]): Promise<void> {
     if (this.closed) {
       return Promise.reject(new LookoutError('LOOKOUT_ERR_PIPELINE_SHUTTING_DOWN', 'server is shutting down', { retryAfterSeconds: 5 }));

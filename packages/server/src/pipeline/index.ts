@@ -25,6 +25,8 @@ export interface WritePipeline {
   writeSamples(tenant: string, samples: readonly Sample[], metadata?: readonly MetricMetadata[]): Promise<void>;
   /** Rows accepted and not yet stored, all signals. */
   pendingRows(): number;
+  /** True when a write of this signal would be refused now (queue full or shutting down). */
+  saturated(signal: 'logs' | 'traces' | 'metrics'): boolean;
   /** Refuses new writes and stores everything already accepted. */
   close(): Promise<void>;
 }
@@ -97,6 +99,7 @@ export function createWritePipeline(options: {
       else await pending;
     },
     pendingRows: () => logs.pendingRows + spans.pendingRows + samples.pendingRows,
+    saturated: (signal) => (signal === 'logs' ? logs : signal === 'traces' ? spans : samples).saturated,
     async close() {
       await Promise.all([logs.close(), spans.close(), samples.close()]);
     },

@@ -10,6 +10,8 @@ export interface ServerMetrics {
   readonly ingestedRecords: Counter<'signal' | 'protocol'>;
   /** Records refused, by signal and reason (invalid, overloaded, undecodable, too_large, ...). */
   readonly rejectedRecords: Counter<'signal' | 'reason'>;
+  /** Requests refused before their body was decoded (record count unknown), by signal and reason. */
+  readonly refusedRequests: Counter<'signal' | 'reason'>;
   readonly insertDuration: Histogram<'table' | 'outcome'>;
   readonly insertedRows: Counter<'table'>;
   readonly requestDuration: Histogram<'method' | 'route' | 'status_code'>;
@@ -30,6 +32,12 @@ export function createServerMetrics(options: { processMetrics?: boolean } = {}):
     rejectedRecords: new Counter({
       name: 'lookout_rejected_records_total',
       help: 'Records refused, by signal and reason.',
+      labelNames: ['signal', 'reason'],
+      registers,
+    }),
+    refusedRequests: new Counter({
+      name: 'lookout_refused_requests_total',
+      help: 'Ingest requests refused before decoding, by signal and reason (overloaded).',
       labelNames: ['signal', 'reason'],
       registers,
     }),

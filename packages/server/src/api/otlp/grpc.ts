@@ -4,7 +4,7 @@
  */
 import * as grpc from '@grpc/grpc-js';
 import type { Logger } from 'pino';
-import { toLookoutError } from '../../errors.js';
+import { LookoutError, toLookoutError } from '../../errors.js';
 import { decodeProtobufRequest, encodeExportResponse, OTLP_SERVICE_PATHS, type OtlpSignal } from '../../ingest/index.js';
 import { tenantFromHeader } from '../common/tenant.js';
 import { exportSignal, type ExportContext } from './export.js';
@@ -67,13 +67,17 @@ function exportHandler(options: OtlpGrpcOptions, signal: OtlpSignal): grpc.handl
   return (call, callback) => {
     void (async () => {
       try {
+        if (options.pipeline.saturated(signal)) {
+          options.metrics.refusedRequests.inc({ signal, reason: 'overloaded' });
+          throw new LookoutError('LOOKOUT_ERR_PIPELINE_OVERLOADED', `${signal} write queue is full; retry later`, { retryAfterSeconds: 1 });
+        }
         const tenant = tenantFromHeader(call.metadata.get('x-scope-orgid')[0]?.toString());
         const message = decodeProtobufRequest(signal, call.request);
         const partial = await exportSignal(options, signal, message, tenant, 'otlp_grpc');
         callback(null, Buffer.from(encodeExportResponse(signal, partial)));
       } catch (thrown) {
         const error = toLookoutError(thrown);
-        if (error.httpStatus >= 500) options.logger.error({ err: error, signal }, 'OTLP/gRPC export failed');
+        if (error.httpStatus >= 500 && error.retryAfterSeconds === undefined) options.logger.error({ err: error, signal }, 'OTLP/gRPC export failed');
         const metadata = new grpc.Metadata();
         callback({ code: grpcStatusFor(error.httpStatus), details: error.message, metadata });
       }

@@ -28,7 +28,7 @@ const StatusType = new protobuf.Type('Status')
   .add(new protobuf.Field('message', 2, 'string'));
 
 // gRPC codes matching the HTTP statuses we answer with, for the Status body.
-const GRPC_CODE_FOR_HTTP: Record<number, number> = { 400: 3, 413: 3, 415: 3, 429: 8, 500: 13, 503: 14 };
+const GRPC_CODE_FOR_HTTP: Record<number, number> = { 400: 3, 413: 8, 415: 3, 429: 8, 500: 13, 503: 14 };
 
 type Encoding = 'protobuf' | 'json';
 
@@ -65,7 +65,15 @@ export function otlpHttpApi(options: OtlpHttpOptions): FastifyPluginAsync {
     });
 
     for (const signal of ['traces', 'logs', 'metrics'] as const) {
-      app.post(`/v1/${signal}`, async (request, reply) => {
+      const refuseWhenFull = async () => {
+        // Refusing before the body is read and decoded leaves the CPU to the inserts that
+        // drain the queue; otherwise a refused request costs as much as an accepted one.
+        if (options.pipeline.saturated(signal)) {
+          options.metrics.refusedRequests.inc({ signal, reason: 'overloaded' });
+          throw new LookoutError('LOOKOUT_ERR_PIPELINE_OVERLOADED', `${signal} write queue is full; retry later`, { retryAfterSeconds: 1 });
+        }
+      };
+      app.post(`/v1/${signal}`, { onRequest: refuseWhenFull }, async (request, reply) => {
         const encoding = encodingOf(request);
         if (encoding === undefined) {
           throw new LookoutError(
@@ -107,8 +115,10 @@ function sendResponse(reply: FastifyReply, signal: OtlpSignal, encoding: Encodin
 
 function sendError(request: FastifyRequest, reply: FastifyReply, error: LookoutError) {
   const status = error.httpStatus;
-  if (status >= 500) request.log.error({ err: error }, 'OTLP request failed');
-  else request.log.info({ code: error.code, reason: error.message }, 'OTLP request refused');
+  // Refusals are the client's or the load's business, not faults of Lookout: debug level, so a
+  // flood of them cannot flood the log. Only real faults are errors.
+  if (status >= 500 && error.retryAfterSeconds === undefined) request.log.error({ err: error }, 'OTLP request failed');
+  else request.log.debug({ code: error.code, reason: error.message }, 'OTLP request refused');
   if (error.retryAfterSeconds !== undefined) void reply.header('Retry-After', String(error.retryAfterSeconds));
   const body = { code: GRPC_CODE_FOR_HTTP[status] ?? 2, message: error.message };
   if (encodingOf(request) === 'protobuf') {
