@@ -1,4 +1,5 @@
 import { restoreAttributes, type LogRecord } from '../../model/index.js';
+import { resourceFromRow, scopeFromRow } from './resource-rows.js';
 
 // Nanosecond Int64s as text: JSON output may write 64-bit integers unquoted, which JSON.parse rounds.
 export const LOG_COLUMNS = `TenantId, toString(toUnixTimestamp64Nano(Timestamp)) AS TimestampNs,
@@ -26,17 +27,7 @@ export function logFromRow(row: Record<string, unknown>): LogRecord {
     eventName: row.EventName as string,
     attributes: restoreAttributes(row.LogAttributes as Str, row.LogAttributeTypes as Str),
     droppedAttributesCount: Number(row.DroppedAttributesCount),
-    resource: {
-      schemaUrl: row.ResourceSchemaUrl as string,
-      attributes: restoreAttributes(row.ResourceAttributes as Str, row.ResourceAttributeTypes as Str),
-      droppedAttributesCount: Number(row.ResourceDroppedAttributesCount),
-    },
-    scope: {
-      schemaUrl: row.ScopeSchemaUrl as string,
-      name: row.ScopeName as string,
-      version: row.ScopeVersion as string,
-      attributes: restoreAttributes(row.ScopeAttributes as Str, row.ScopeAttributeTypes as Str),
-      droppedAttributesCount: Number(row.ScopeDroppedAttributesCount),
-    },
+    resource: resourceFromRow(row),
+    scope: scopeFromRow(row),
   };
 }

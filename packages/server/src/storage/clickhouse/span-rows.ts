@@ -6,6 +6,7 @@
  * survive a double.
  */
 import { restoreAttributes, SPAN_KINDS, STATUS_CODES, type Span, type SpanEvent, type SpanLink } from '../../model/index.js';
+import { resourceFromRow, scopeFromRow } from './resource-rows.js';
 
 export const SPAN_COLUMNS = `TenantId, TraceId, SpanId, ParentSpanId, TraceState, SpanFlags, SpanName, SpanKind, ServiceName,
   toString(toUnixTimestamp64Nano(Timestamp)) AS StartNs, toString(Duration) AS DurationNs,
@@ -80,17 +81,7 @@ export function spanFromRow(row: Record<string, unknown>): Span {
     droppedLinksCount: Number(row.DroppedLinksCount),
     statusCode: STATUS_INDEX.get(row.StatusCode as string) ?? 0,
     statusMessage: row.StatusMessage as string,
-    resource: {
-      schemaUrl: row.ResourceSchemaUrl as string,
-      attributes: restoreAttributes(row.ResourceAttributes as Str, row.ResourceAttributeTypes as Str),
-      droppedAttributesCount: Number(row.ResourceDroppedAttributesCount),
-    },
-    scope: {
-      schemaUrl: row.ScopeSchemaUrl as string,
-      name: row.ScopeName as string,
-      version: row.ScopeVersion as string,
-      attributes: restoreAttributes(row.ScopeAttributes as Str, row.ScopeAttributeTypes as Str),
-      droppedAttributesCount: Number(row.ScopeDroppedAttributesCount),
-    },
+    resource: resourceFromRow(row),
+    scope: scopeFromRow(row),
   };
 }
