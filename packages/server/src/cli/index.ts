@@ -40,7 +40,7 @@ function withConfigOptions(command: Command): Command {
 
 export async function runCli(argv: string[]): Promise<void> {
   const program = new Command('lookout')
-    .description('All-in-one observability: OpenTelemetry, Prometheus, Loki and Tempo APIs on embedded ClickHouse')
+    .description('All-in-one observability on embedded ClickHouse: OpenTelemetry ingest (OTLP HTTP/gRPC), Tempo-compatible trace API')
     .version(VERSION)
     .showHelpAfterError();
 
