@@ -69,7 +69,7 @@ test('--help lists the commands and every option with its environment variable',
     ['--retention', 'LOOKOUT_RETENTION'],
     ['--log-level', 'LOOKOUT_LOG_LEVEL'],
     ['--config', 'LOOKOUT_CONFIG'],
-  ]) {
+  ] as const) {
     assert.ok(up.stdout.includes(flag) && up.stdout.replace(/\s+/g, ' ').includes(`[env: ${env}]`), `${flag} / ${env} missing`);
   }
 });

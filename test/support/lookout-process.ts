@@ -63,8 +63,8 @@ export async function startLookoutProcess(options: StartOptions = {}): Promise<L
   const args = ['up', '--host', '127.0.0.1', '--port', String(port), '--grpc-port', String(grpcPort), '--data-dir', dataDir, ...(options.args ?? [])];
   const command =
     process.env.LOOKOUT_TEST_BIN === '1'
-      ? [join(REPO_ROOT, 'packages/server/bin/lookout.js'), ...args]
-      : ['--import', 'tsx', join(REPO_ROOT, 'packages/server/src/cli/entry.ts'), ...args];
+      ? ['--max-semi-space-size=64', join(REPO_ROOT, 'packages/server/bin/lookout.js'), ...args]
+      : ['--max-semi-space-size=64', '--import', 'tsx', join(REPO_ROOT, 'packages/server/src/cli/entry.ts'), ...args];
   const child = spawn(process.execPath, command, {
     cwd: REPO_ROOT,
     env: { ...process.env, LOOKOUT_LOG_LEVEL: 'warn', ...options.env },

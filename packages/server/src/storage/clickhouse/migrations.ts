@@ -7,6 +7,10 @@
  * adds a TenantId column and `*AttributeTypes` maps, which restore the OTLP type of
  * non-string attribute values (the exporter stores every value as text).
  *
+ * Codecs were chosen by bench/codecs.ts (docs/BENCHMARKS.md): LZ4 for columns that repeat one
+ * value per request (resource and scope), where ZSTD(1) handles long identical runs poorly;
+ * Delta rather than DoubleDelta for jittery scrape timestamps.
+ *
  * TTL intervals come from validated configuration (whole days), not from requests; DDL cannot
  * bind parameters, so they are formatted as integers after validation.
  */
@@ -41,14 +45,14 @@ export const MIGRATIONS: Migration[] = [
         BodyType LowCardinality(String) CODEC(ZSTD(1)),
         EventName LowCardinality(String) CODEC(ZSTD(1)),
         ResourceSchemaUrl LowCardinality(String) CODEC(ZSTD(1)),
-        ResourceAttributes ${ATTR_MAP} CODEC(ZSTD(1)),
-        ResourceAttributeTypes ${TYPE_MAP} CODEC(ZSTD(1)),
+        ResourceAttributes ${ATTR_MAP} CODEC(LZ4),
+        ResourceAttributeTypes ${TYPE_MAP} CODEC(LZ4),
         ResourceDroppedAttributesCount UInt32 CODEC(ZSTD(1)),
         ScopeSchemaUrl LowCardinality(String) CODEC(ZSTD(1)),
-        ScopeName String CODEC(ZSTD(1)),
+        ScopeName String CODEC(LZ4),
         ScopeVersion LowCardinality(String) CODEC(ZSTD(1)),
-        ScopeAttributes ${ATTR_MAP} CODEC(ZSTD(1)),
-        ScopeAttributeTypes ${TYPE_MAP} CODEC(ZSTD(1)),
+        ScopeAttributes ${ATTR_MAP} CODEC(LZ4),
+        ScopeAttributeTypes ${TYPE_MAP} CODEC(LZ4),
         ScopeDroppedAttributesCount UInt32 CODEC(ZSTD(1)),
         LogAttributes ${ATTR_MAP} CODEC(ZSTD(1)),
         LogAttributeTypes ${TYPE_MAP} CODEC(ZSTD(1)),
@@ -75,16 +79,16 @@ export const MIGRATIONS: Migration[] = [
         SpanKind LowCardinality(String) CODEC(ZSTD(1)),
         ServiceName LowCardinality(String) CODEC(ZSTD(1)),
         ResourceSchemaUrl LowCardinality(String) CODEC(ZSTD(1)),
-        ResourceAttributes ${ATTR_MAP} CODEC(ZSTD(1)),
-        ResourceAttributeTypes ${TYPE_MAP} CODEC(ZSTD(1)),
+        ResourceAttributes ${ATTR_MAP} CODEC(LZ4),
+        ResourceAttributeTypes ${TYPE_MAP} CODEC(LZ4),
         ResourceDroppedAttributesCount UInt32 CODEC(ZSTD(1)),
         ScopeSchemaUrl LowCardinality(String) CODEC(ZSTD(1)),
-        ScopeName String CODEC(ZSTD(1)),
+        ScopeName String CODEC(LZ4),
         ScopeVersion String CODEC(ZSTD(1)),
-        ScopeAttributes ${ATTR_MAP} CODEC(ZSTD(1)),
-        ScopeAttributeTypes ${TYPE_MAP} CODEC(ZSTD(1)),
+        ScopeAttributes ${ATTR_MAP} CODEC(LZ4),
+        ScopeAttributeTypes ${TYPE_MAP} CODEC(LZ4),
         ScopeDroppedAttributesCount UInt32 CODEC(ZSTD(1)),
-        SpanAttributes ${ATTR_MAP} CODEC(ZSTD(1)),
+        SpanAttributes ${ATTR_MAP} CODEC(ZSTD(3)),
         SpanAttributeTypes ${TYPE_MAP} CODEC(ZSTD(1)),
         DroppedAttributesCount UInt32 CODEC(ZSTD(1)),
         Duration UInt64 CODEC(ZSTD(1)),
@@ -162,7 +166,7 @@ export const MIGRATIONS: Migration[] = [
       `CREATE TABLE IF NOT EXISTS metric_samples (
         TenantId LowCardinality(String) CODEC(ZSTD(1)),
         Fingerprint UInt64 CODEC(ZSTD(1)),
-        TimestampMs Int64 CODEC(DoubleDelta, ZSTD(1)),
+        TimestampMs Int64 CODEC(Delta, ZSTD(1)),
         Value Float64 CODEC(Gorilla, ZSTD(1)),
         Flags UInt8 CODEC(ZSTD(1))
       ) ENGINE = MergeTree

@@ -1,7 +1,7 @@
 import { Readable } from 'node:stream';
 import { mkdirSync } from 'node:fs';
 import { createClient, type ClickHouseClient } from '@clickhouse/client';
-import { createChdbConnection } from 'chdb/connection';
+import { createChdbConnection, type ChdbExtension } from 'chdb/connection';
 import { LookoutError } from '../../errors.js';
 
 export type QueryParams = Record<string, unknown>;
@@ -14,6 +14,8 @@ export type Row = Record<string, unknown>;
  */
 interface Lane {
   client: ClickHouseClient;
+  /** Embedded only: chDB's Buffer insert, which skips re-assembling the body into SQL text. */
+  rawInsert?: ChdbExtension['rawInsert'];
   busy: number;
   tail: Promise<unknown>;
 }
@@ -45,8 +47,15 @@ type ClientConnection = NonNullable<NonNullable<Parameters<typeof createClient>[
 
 // chdb ships its own copy of @clickhouse/client-common; the two Connection types are the same
 // contract from different copies of the package, so TypeScript needs to be told.
-function embeddedConnection(path: string): ClientConnection {
-  return createChdbConnection({ path }) as unknown as ClientConnection;
+function embeddedLane(path: string): Lane {
+  const connection = createChdbConnection({ path });
+  const chdb = connection.chdb;
+  return {
+    client: createClient({ connection: connection as unknown as ClientConnection }),
+    rawInsert: (params) => chdb.rawInsert(params),
+    busy: 0,
+    tail: Promise.resolve(),
+  };
 }
 
 export function openPool(options: PoolOptions): Pool {
@@ -54,11 +63,7 @@ export function openPool(options: PoolOptions): Pool {
   let lanes: Lane[];
   if (embedded) {
     mkdirSync(options.dataDir, { recursive: true });
-    lanes = Array.from({ length: Math.max(1, options.size) }, () => ({
-      client: createClient({ connection: embeddedConnection(options.dataDir) }),
-      busy: 0,
-      tail: Promise.resolve(),
-    }));
+    lanes = Array.from({ length: Math.max(1, options.size) }, () => embeddedLane(options.dataDir));
   } else {
     // The HTTP client keeps its own keep-alive socket pool; one client serves all lanes.
     const client = createClient({
@@ -71,7 +76,7 @@ export function openPool(options: PoolOptions): Pool {
   }
   let closed = false;
 
-  function run<T>(op: (client: ClickHouseClient) => Promise<T>): Promise<T> {
+  function run<T>(op: (client: ClickHouseClient, lane: Lane) => Promise<T>): Promise<T> {
     if (closed) return Promise.reject(new LookoutError('LOOKOUT_ERR_STORAGE_UNAVAILABLE', 'storage is closed'));
     let lane = lanes[0]!;
     for (const candidate of lanes) if (candidate.busy < lane.busy) lane = candidate;
@@ -79,7 +84,7 @@ export function openPool(options: PoolOptions): Pool {
     const chosen = lane;
     // On a server the HTTP pool already parallelises; only the embedded engine needs the queue.
     const start = embedded ? chosen.tail : Promise.resolve();
-    const result = start.then(() => op(chosen.client));
+    const result = start.then(() => op(chosen.client, chosen));
     const settled = result.then(
       () => undefined,
       () => undefined,
@@ -106,7 +111,13 @@ export function openPool(options: PoolOptions): Pool {
     },
     insertJsonEachRow(table: string, body: string) {
       if (body.length === 0) return Promise.resolve();
-      return run(async (client) => {
+      return run(async (client, lane) => {
+        if (lane.rawInsert) {
+          // Measured (docs/BENCHMARKS.md): the Buffer path inserts at chDB's own rate; going
+          // through the client connection costs a text round trip into one big SQL string.
+          await lane.rawInsert({ table, values: Buffer.from(body), format: 'JSONEachRow', settings: INSERT_SETTINGS });
+          return;
+        }
         // exec() sends the body as-is; insert() would want objects and re-serialise them.
         const result = await client.exec({
           query: `INSERT INTO ${table} FORMAT JSONEachRow`,

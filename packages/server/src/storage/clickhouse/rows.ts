@@ -83,14 +83,48 @@ export function logRowsText(records: readonly LogRecord[]): string {
   return out;
 }
 
+// Most spans have neither events nor links; their nested columns are one constant.
+const EMPTY_EVENTS =
+  '"Events.Timestamp":[],"Events.Name":[],"Events.Attributes":[],"Events.AttributeTypes":[],"Events.DroppedAttributesCount":[],';
+const EMPTY_LINKS =
+  '"Links.TraceId":[],"Links.SpanId":[],"Links.TraceState":[],"Links.Flags":[],"Links.Attributes":[],"Links.AttributeTypes":[],"Links.DroppedAttributesCount":[],';
+
+function nestedColumns(s: Span): string {
+  const events = s.events;
+  const links = s.links;
+  let out = '';
+  if (events.length === 0) {
+    out += EMPTY_EVENTS;
+  } else {
+    const eventAttrs = events.map((e) => flattenAttributes(e.attributes));
+    out +=
+      `"Events.Timestamp":${JSON.stringify(events.map((e) => formatNanos(e.timestamp)))},` +
+      `"Events.Name":${JSON.stringify(events.map((e) => e.name))},` +
+      `"Events.Attributes":${JSON.stringify(eventAttrs.map((a) => a.values))},` +
+      `"Events.AttributeTypes":${JSON.stringify(eventAttrs.map((a) => a.types))},` +
+      `"Events.DroppedAttributesCount":${JSON.stringify(events.map((e) => e.droppedAttributesCount))},`;
+  }
+  out += `"DroppedEventsCount":${s.droppedEventsCount},`;
+  if (links.length === 0) {
+    out += EMPTY_LINKS;
+  } else {
+    const linkAttrs = links.map((l) => flattenAttributes(l.attributes));
+    out +=
+      `"Links.TraceId":${JSON.stringify(links.map((l) => l.traceId))},` +
+      `"Links.SpanId":${JSON.stringify(links.map((l) => l.spanId))},` +
+      `"Links.TraceState":${JSON.stringify(links.map((l) => l.traceState))},` +
+      `"Links.Flags":${JSON.stringify(links.map((l) => l.flags >>> 0))},` +
+      `"Links.Attributes":${JSON.stringify(linkAttrs.map((a) => a.values))},` +
+      `"Links.AttributeTypes":${JSON.stringify(linkAttrs.map((a) => a.types))},` +
+      `"Links.DroppedAttributesCount":${JSON.stringify(links.map((l) => l.droppedAttributesCount))},`;
+  }
+  return out;
+}
+
 export function spanRowsText(spans: readonly Span[]): string {
   let out = '';
   for (const s of spans) {
     const duration = s.endTime > s.startTime ? s.endTime - s.startTime : 0n;
-    const events = s.events;
-    const links = s.links;
-    const eventAttrs = events.map((e) => flattenAttributes(e.attributes));
-    const linkAttrs = links.map((l) => flattenAttributes(l.attributes));
     out +=
       `{"TenantId":${JSON.stringify(s.tenant)},"Timestamp":"${formatNanos(s.startTime)}",` +
       `"TraceId":"${s.traceId}","SpanId":"${s.spanId}","ParentSpanId":"${s.parentSpanId}",` +
@@ -103,19 +137,7 @@ export function spanRowsText(spans: readonly Span[]): string {
       attributeColumns('Span', s.attributes) +
       `,"DroppedAttributesCount":${s.droppedAttributesCount},"Duration":"${duration}",` +
       `"StatusCode":"${STATUS_CODES[s.statusCode] ?? 'Unset'}","StatusMessage":${JSON.stringify(s.statusMessage)},` +
-      `"Events.Timestamp":${JSON.stringify(events.map((e) => formatNanos(e.timestamp)))},` +
-      `"Events.Name":${JSON.stringify(events.map((e) => e.name))},` +
-      `"Events.Attributes":${JSON.stringify(eventAttrs.map((a) => a.values))},` +
-      `"Events.AttributeTypes":${JSON.stringify(eventAttrs.map((a) => a.types))},` +
-      `"Events.DroppedAttributesCount":${JSON.stringify(events.map((e) => e.droppedAttributesCount))},` +
-      `"DroppedEventsCount":${s.droppedEventsCount},` +
-      `"Links.TraceId":${JSON.stringify(links.map((l) => l.traceId))},` +
-      `"Links.SpanId":${JSON.stringify(links.map((l) => l.spanId))},` +
-      `"Links.TraceState":${JSON.stringify(links.map((l) => l.traceState))},` +
-      `"Links.Flags":${JSON.stringify(links.map((l) => l.flags >>> 0))},` +
-      `"Links.Attributes":${JSON.stringify(linkAttrs.map((a) => a.values))},` +
-      `"Links.AttributeTypes":${JSON.stringify(linkAttrs.map((a) => a.types))},` +
-      `"Links.DroppedAttributesCount":${JSON.stringify(links.map((l) => l.droppedAttributesCount))},` +
+      nestedColumns(s) +
       `"DroppedLinksCount":${s.droppedLinksCount}}\n`;
   }
   return out;
