@@ -1,23 +1,10 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { createRequire } from 'node:module';
 import { DEFAULT_TENANT } from '../../model/index.js';
 import type { LogRecord, Resource, Scope } from '../../model/index.js';
 import { convertLogs } from './logs.js';
-import { decodeJsonRequest, decodeProtobufRequest } from './proto.js';
+import { decodeJsonRequest, decodeProtobufRequest, encodeProtobufRequest } from './proto.js';
 import type { PbExportLogsRequest } from './proto.js';
-
-const require = createRequire(import.meta.url);
-interface Codec {
-  fromObject(o: Record<string, unknown>): unknown;
-  encode(m: unknown): { finish(): Uint8Array };
-}
-const root = require('@opentelemetry/otlp-transformer/build/src/generated/root.js') as {
-  opentelemetry: { proto: { collector: { logs: { v1: { ExportLogsServiceRequest: Codec } } } } };
-};
-const LogsRequest = root.opentelemetry.proto.collector.logs.v1.ExportLogsServiceRequest;
-
-const HEX_ID_FIELDS = new Set(['traceId', 'spanId']);
 
 /** The request as OTLP/JSON text (ids hex, bytes base64), decoded by the JSON path. */
 function viaJson(request: Record<string, unknown>): PbExportLogsRequest {
@@ -26,10 +13,7 @@ function viaJson(request: Record<string, unknown>): PbExportLogsRequest {
 
 /** The same request as protobuf bytes (ids as raw bytes), decoded by the protobuf path. */
 function viaProtobuf(request: Record<string, unknown>): PbExportLogsRequest {
-  const object = JSON.parse(JSON.stringify(request), (key, value: unknown) =>
-    HEX_ID_FIELDS.has(key) && typeof value === 'string' ? Buffer.from(value, 'hex') : value,
-  ) as Record<string, unknown>;
-  return decodeProtobufRequest('logs', LogsRequest.encode(LogsRequest.fromObject(object)).finish());
+  return decodeProtobufRequest('logs', encodeProtobufRequest('logs', request));
 }
 
 const BOTH_PATHS = [

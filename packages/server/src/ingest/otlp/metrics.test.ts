@@ -5,14 +5,12 @@
  */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { createRequire } from 'node:module';
 import type { Labels } from '../../model/index.js';
 import type { ConvertMetricsOptions, ConvertMetricsResult } from './metrics.js';
 import { attributeValueToLabel, convertMetrics } from './metrics.js';
 import type { PbAnyValue } from './proto.js';
-import { decodeJsonRequest, decodeProtobufRequest } from './proto.js';
+import { decodeJsonRequest, decodeProtobufRequest, encodeProtobufRequest } from './proto.js';
 
-const require = createRequire(import.meta.url);
 
 type Json = Record<string, unknown>;
 
@@ -35,19 +33,7 @@ function convertJson(body: Json, options: ConvertMetricsOptions = {}): ConvertMe
 }
 
 function convertProtobuf(body: Json, options: ConvertMetricsOptions = {}): ConvertMetricsResult {
-  const root = require('@opentelemetry/otlp-transformer/build/src/generated/root.js') as {
-    opentelemetry: {
-      proto: {
-        collector: {
-          metrics: {
-            v1: { ExportMetricsServiceRequest: { encode(m: unknown): { finish(): Uint8Array }; fromObject(o: unknown): unknown } };
-          };
-        };
-      };
-    };
-  };
-  const type = root.opentelemetry.proto.collector.metrics.v1.ExportMetricsServiceRequest;
-  return convertMetrics(decodeProtobufRequest('metrics', type.encode(type.fromObject(body)).finish()), options);
+  return convertMetrics(decodeProtobufRequest('metrics', encodeProtobufRequest('metrics', body)), options);
 }
 
 /** Samples as [labels, timestampMs, value] for compact expectations. */

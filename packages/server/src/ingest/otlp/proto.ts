@@ -272,6 +272,15 @@ export function decodeJsonRequest<S extends OtlpSignal>(signal: S, body: Uint8Ar
   }
 }
 
+/**
+ * An OTLP/JSON-shaped request object (hex ids) as binary protobuf: the same message the JSON
+ * path decodes, re-encoded. For tests, benchmarks and tools that need protobuf bodies.
+ */
+export function encodeProtobufRequest(signal: OtlpSignal, request: Record<string, unknown>): Uint8Array {
+  const type = REQUEST_TYPES[signal] as PbMessageType<unknown>;
+  return type.encode(decodeJsonRequest(signal, Buffer.from(JSON.stringify(request)))).finish();
+}
+
 /** The Export*ServiceResponse, with partial_success only when something was rejected. */
 export function encodeExportResponse(signal: OtlpSignal, partialSuccess: PbPartialSuccess | undefined): Uint8Array {
   const type = RESPONSE_TYPES[signal];

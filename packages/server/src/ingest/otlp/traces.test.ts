@@ -1,22 +1,9 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { createRequire } from 'node:module';
 import type { Resource, Scope, Span } from '../../model/index.js';
-import { decodeJsonRequest, decodeProtobufRequest } from './proto.js';
+import { decodeJsonRequest, decodeProtobufRequest, encodeProtobufRequest } from './proto.js';
 import type { PbExportTraceRequest } from './proto.js';
 import { convertTraces } from './traces.js';
-
-const require = createRequire(import.meta.url);
-interface Codec {
-  fromObject(o: Record<string, unknown>): unknown;
-  encode(m: unknown): { finish(): Uint8Array };
-}
-const root = require('@opentelemetry/otlp-transformer/build/src/generated/root.js') as {
-  opentelemetry: { proto: { collector: { trace: { v1: { ExportTraceServiceRequest: Codec } } } } };
-};
-const TraceRequest = root.opentelemetry.proto.collector.trace.v1.ExportTraceServiceRequest;
-
-const HEX_ID_FIELDS = new Set(['traceId', 'spanId', 'parentSpanId']);
 
 /** The request as OTLP/JSON text (ids hex, bytes base64), decoded by the JSON path. */
 function viaJson(request: Record<string, unknown>): PbExportTraceRequest {
@@ -25,10 +12,7 @@ function viaJson(request: Record<string, unknown>): PbExportTraceRequest {
 
 /** The same request as protobuf bytes (ids as raw bytes), decoded by the protobuf path. */
 function viaProtobuf(request: Record<string, unknown>): PbExportTraceRequest {
-  const object = JSON.parse(JSON.stringify(request), (key, value: unknown) =>
-    HEX_ID_FIELDS.has(key) && typeof value === 'string' ? Buffer.from(value, 'hex') : value,
-  ) as Record<string, unknown>;
-  return decodeProtobufRequest('traces', TraceRequest.encode(TraceRequest.fromObject(object)).finish());
+  return decodeProtobufRequest('traces', encodeProtobufRequest('traces', request));
 }
 
 const BOTH_PATHS = [
