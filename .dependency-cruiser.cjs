@@ -1,7 +1,8 @@
 /**
  * The dependency direction of packages/server/src (docs/ARCHITECTURE.md):
  *   model, errors, telemetry ← config, storage, ingest ← pipeline, traces ← api ← main ← cli
- * and every subsystem is entered only through its index.ts.
+ * and every subsystem is entered only through its index.ts. errors.ts and version.ts are leaves
+ * anyone may import.
  */
 const SRC = '^packages/server/src/';
 const allowed = {
@@ -21,10 +22,10 @@ const directionRules = subsystems.map((from) => {
   const permitted = [from, ...allowed[from]].join('|');
   return {
     name: `direction-${from}`,
-    comment: `${from}/ may import only ${allowed[from].join(', ') || 'nothing else in src'} (and errors.ts)`,
+    comment: `${from}/ may import only ${allowed[from].join(', ') || 'nothing else in src'} (and errors.ts, version.ts)`,
     severity: 'error',
     from: { path: `${SRC}${from}/` },
-    to: { path: SRC, pathNot: [`${SRC}(${permitted})(/|\\.ts$)`, `${SRC}errors\\.ts$`] },
+    to: { path: SRC, pathNot: [`${SRC}(${permitted})(/|\\.ts$)`, `${SRC}(errors|version)\\.ts$`] },
   };
 });
 

@@ -9,7 +9,7 @@ import { createWritePipeline } from './pipeline/index.js';
 import { openStorage, type Storage } from './storage/index.js';
 import { createServerMetrics } from './telemetry/index.js';
 
-export const VERSION = '0.1.0';
+export { VERSION } from './version.js';
 
 export interface RunningLookout {
   /** Base URL of the HTTP port, e.g. http://127.0.0.1:4318 */

@@ -96,20 +96,6 @@ function textToAnyValue(text: string, type: string | undefined): AnyValue {
   }
 }
 
-/** The plain JS value of an attribute, for display and for matching in queries. */
-export function anyValueToPlain(value: AnyValue): string | number | boolean | null | unknown[] | Record<string, unknown> {
-  if ('stringValue' in value) return value.stringValue;
-  if ('intValue' in value) return Number(value.intValue);
-  if ('doubleValue' in value) return value.doubleValue;
-  if ('boolValue' in value) return value.boolValue;
-  if ('bytesValue' in value) return value.bytesValue;
-  if ('arrayValue' in value) return value.arrayValue.values.map(anyValueToPlain);
-  if ('kvlistValue' in value) {
-    return Object.fromEntries(value.kvlistValue.values.map((kv) => [kv.key, anyValueToPlain(kv.value)]));
-  }
-  return null;
-}
-
 export function findAttribute(attributes: readonly KeyValue[], key: string): AnyValue | undefined {
   for (const kv of attributes) if (kv.key === key) return kv.value;
   return undefined;

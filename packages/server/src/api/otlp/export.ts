@@ -12,6 +12,7 @@ import {
   type PbExportTraceRequest,
   type PbPartialSuccess,
 } from '../../ingest/index.js';
+import { LookoutError } from '../../errors.js';
 import type { WritePipeline } from '../../pipeline/index.js';
 import type { ServerMetrics } from '../../telemetry/index.js';
 
@@ -29,6 +30,17 @@ const REJECTED_FIELD = {
   traces: 'rejectedSpans',
   metrics: 'rejectedDataPoints',
 } as const;
+
+/**
+ * Refuses a request while the signal's write queue is full, before its body is decoded: a
+ * refused request should not cost as much CPU as an accepted one, which the inserts draining
+ * the queue need.
+ */
+export function refuseIfSaturated(context: ExportContext, signal: OtlpSignal): void {
+  if (!context.pipeline.saturated(signal)) return;
+  context.metrics.refusedRequests.inc({ signal, reason: 'overloaded' });
+  throw new LookoutError('LOOKOUT_ERR_PIPELINE_OVERLOADED', `${signal} write queue is full; retry later`, { retryAfterSeconds: 1 });
+}
 
 /** Stores what is valid; resolves with the partial success to report, if anything was rejected. */
 export async function exportSignal<S extends OtlpSignal>(

@@ -4,10 +4,10 @@
  */
 import * as grpc from '@grpc/grpc-js';
 import type { Logger } from 'pino';
-import { LookoutError, toLookoutError } from '../../errors.js';
+import { toLookoutError } from '../../errors.js';
 import { decodeProtobufRequest, encodeExportResponse, OTLP_SERVICE_PATHS, type OtlpSignal } from '../../ingest/index.js';
 import { tenantFromHeader } from '../common/tenant.js';
-import { exportSignal, type ExportContext } from './export.js';
+import { exportSignal, refuseIfSaturated, type ExportContext } from './export.js';
 
 export interface OtlpGrpcOptions extends ExportContext {
   host: string;
@@ -67,10 +67,7 @@ function exportHandler(options: OtlpGrpcOptions, signal: OtlpSignal): grpc.handl
   return (call, callback) => {
     void (async () => {
       try {
-        if (options.pipeline.saturated(signal)) {
-          options.metrics.refusedRequests.inc({ signal, reason: 'overloaded' });
-          throw new LookoutError('LOOKOUT_ERR_PIPELINE_OVERLOADED', `${signal} write queue is full; retry later`, { retryAfterSeconds: 1 });
-        }
+        refuseIfSaturated(options, signal);
         const tenant = tenantFromHeader(call.metadata.get('x-scope-orgid')[0]?.toString());
         const message = decodeProtobufRequest(signal, call.request);
         const partial = await exportSignal(options, signal, message, tenant, 'otlp_grpc');

@@ -16,7 +16,7 @@ import {
   type OtlpSignal,
 } from '../../ingest/index.js';
 import { tenantFromHeader } from '../common/tenant.js';
-import { exportSignal, type ExportContext } from './export.js';
+import { exportSignal, refuseIfSaturated, type ExportContext } from './export.js';
 
 const gunzipAsync = promisify(gunzip);
 const inflateAsync = promisify(inflate);
@@ -65,15 +65,7 @@ export function otlpHttpApi(options: OtlpHttpOptions): FastifyPluginAsync {
     });
 
     for (const signal of ['traces', 'logs', 'metrics'] as const) {
-      const refuseWhenFull = async () => {
-        // Refusing before the body is read and decoded leaves the CPU to the inserts that
-        // drain the queue; otherwise a refused request costs as much as an accepted one.
-        if (options.pipeline.saturated(signal)) {
-          options.metrics.refusedRequests.inc({ signal, reason: 'overloaded' });
-          throw new LookoutError('LOOKOUT_ERR_PIPELINE_OVERLOADED', `${signal} write queue is full; retry later`, { retryAfterSeconds: 1 });
-        }
-      };
-      app.post(`/v1/${signal}`, { onRequest: refuseWhenFull }, async (request, reply) => {
+      app.post(`/v1/${signal}`, { onRequest: async () => refuseIfSaturated(options, signal) }, async (request, reply) => {
         const encoding = encodingOf(request);
         if (encoding === undefined) {
           throw new LookoutError(

@@ -8,9 +8,9 @@
  * text/plain. An unknown trace is a 404 with an empty body on v1 and an empty trace with 200 on
  * v2, as Tempo answers since 2.7 (Grafana handles both).
  */
-import { createRequire } from 'node:module';
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { isLookoutError, LookoutError, toLookoutError } from '../../errors.js';
+import { VERSION } from '../../version.js';
 import { encodeTracesData } from '../../ingest/index.js';
 import type { SpanCondition, SpanQuerier, TimeRange } from '../../storage/index.js';
 import {
@@ -78,7 +78,7 @@ const tagValuesSchema = {
 
 export function tempoApi(options: TempoApiOptions): FastifyPluginAsync {
   const { spans } = options;
-  const version = options.version ?? packageVersion();
+  const version = options.version ?? VERSION;
 
   return async (app) => {
     app.setErrorHandler((error: Error & { validation?: unknown; validationContext?: string; statusCode?: number }, request, reply) => {
@@ -402,13 +402,3 @@ function sendJson(reply: FastifyReply, body: unknown, suffix = ''): FastifyReply
 function badParam(message: string): LookoutError {
   return new LookoutError('LOOKOUT_ERR_QUERY_BAD_PARAM', message);
 }
-
-function packageVersion(): string {
-  try {
-    // src/api/tempo and dist/api/tempo are both three levels below the package root.
-    return (createRequire(import.meta.url)('../../../package.json') as { version: string }).version;
-  } catch {
-    return 'unknown';
-  }
-}
-

@@ -12,7 +12,7 @@ import {
   int64ToDecimal,
   rejectionMessage,
   serviceNameOf,
-  unixNanos,
+  uint64ToBigInt,
 } from './attributes.js';
 import { decodeJsonRequest, decodeProtobufRequest } from './proto.js';
 import type { PbExportLogsRequest, PbKeyValue } from './proto.js';
@@ -262,15 +262,15 @@ describe('scalar helpers', () => {
     assert.equal(int64ToDecimal(null), '0');
   });
 
-  it('unixNanos reads fixed64 as unsigned whatever the Long sign flag says', () => {
-    assert.equal(unixNanos({ low: 0x0a4b5c01, high: 0x17a2b3c4, unsigned: true }), 0x17a2b3c40a4b5c01n);
-    assert.equal(unixNanos({ low: 0x0a4b5c01, high: 0x17a2b3c4, unsigned: false }), 0x17a2b3c40a4b5c01n);
-    assert.equal(unixNanos({ low: -1, high: -1, unsigned: false }), 18446744073709551615n);
-    assert.equal(unixNanos({ low: 7, high: 0, unsigned: false }), 7n);
-    assert.equal(unixNanos(null), 0n);
-    assert.equal(unixNanos(undefined), 0n);
-    assert.equal(unixNanos(1000), 1000n);
-    assert.equal(unixNanos('1700000000000000001'), 1700000000000000001n);
+  it('uint64ToBigInt reads fixed64 as unsigned whatever the Long sign flag says', () => {
+    assert.equal(uint64ToBigInt({ low: 0x0a4b5c01, high: 0x17a2b3c4, unsigned: true }), 0x17a2b3c40a4b5c01n);
+    assert.equal(uint64ToBigInt({ low: 0x0a4b5c01, high: 0x17a2b3c4, unsigned: false }), 0x17a2b3c40a4b5c01n);
+    assert.equal(uint64ToBigInt({ low: -1, high: -1, unsigned: false }), 18446744073709551615n);
+    assert.equal(uint64ToBigInt({ low: 7, high: 0, unsigned: false }), 7n);
+    assert.equal(uint64ToBigInt(null), 0n);
+    assert.equal(uint64ToBigInt(undefined), 0n);
+    assert.equal(uint64ToBigInt(1000), 1000n);
+    assert.equal(uint64ToBigInt('1700000000000000001'), 1700000000000000001n);
   });
 
   it('idProblem names missing, short and zero ids', () => {

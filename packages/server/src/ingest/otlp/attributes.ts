@@ -91,10 +91,11 @@ export function int64ToDecimal(value: PbInt64): string {
 }
 
 /**
- * fixed64 nanoseconds → bigint, always unsigned. protobufjs marks Longs from `decode` as
- * unsigned but those from `fromObject` (the JSON path) as signed, so the sign flag is ignored.
+ * fixed64/uint64 (timestamps, counts) → bigint, always unsigned. protobufjs marks Longs from
+ * `decode` as unsigned but those from `fromObject` (the JSON path) as signed, so the sign flag
+ * is ignored.
  */
-export function unixNanos(value: PbInt64): bigint {
+export function uint64ToBigInt(value: PbInt64): bigint {
   if (typeof value === 'object' && value !== null) {
     if (value.high === 0) return BigInt(value.low >>> 0);
     return (BigInt(value.high >>> 0) << 32n) | BigInt(value.low >>> 0);

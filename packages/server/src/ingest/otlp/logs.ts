@@ -13,7 +13,7 @@ import {
   isAllZero,
   rejectionMessage,
   serviceNameOf,
-  unixNanos,
+  uint64ToBigInt,
 } from './attributes.js';
 import { bytesToHex } from './proto.js';
 import type { PbExportLogsRequest } from './proto.js';
@@ -85,9 +85,9 @@ export function convertLogs(request: PbExportLogsRequest, tenant: string): Conve
             if (!isAllZero(spanIdBytes)) spanId = bytesToHex(spanIdBytes);
           }
 
-          let observedTimestamp = unixNanos(lr.observedTimeUnixNano);
+          let observedTimestamp = uint64ToBigInt(lr.observedTimeUnixNano);
           if (observedTimestamp === 0n) observedTimestamp = receivedAt;
-          let timestamp = unixNanos(lr.timeUnixNano);
+          let timestamp = uint64ToBigInt(lr.timeUnixNano);
           if (timestamp === 0n) timestamp = observedTimestamp;
 
           let severityNumber = lr.severityNumber ?? 0;

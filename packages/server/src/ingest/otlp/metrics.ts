@@ -24,6 +24,7 @@ import type {
   PbNumberDataPoint,
   PbSummaryDataPoint,
 } from './proto.js';
+import { bytesToBase64, uint64ToBigInt } from './attributes.js';
 import { int64ToBigInt } from './proto.js';
 import type { LabelNameOptions, OtlpMetricKind } from './prometheus-names.js';
 import { buildLabelName, buildMetricName, buildUnitName, formatGoFloat, formatGoJsonFloat } from './prometheus-names.js';
@@ -88,7 +89,7 @@ export function attributeValueToLabel(value: PbAnyValue | null | undefined): str
     case 'doubleValue':
       return formatGoJsonFloat(value.doubleValue ?? 0);
     case 'bytesValue':
-      return base64(value.bytesValue);
+      return bytesToBase64(value.bytesValue);
     case 'arrayValue':
     case 'kvlistValue':
       try {
@@ -177,7 +178,7 @@ class Converter {
         for (const metric of metrics) {
           // As the reference does, points of metrics rejected below still place target_info in time.
           for (const point of dataPoints(metric)) {
-            const ts = int64ToBigInt(point.timeUnixNano);
+            const ts = uint64ToBigInt(point.timeUnixNano);
             if (earliest === undefined || ts < earliest) earliest = ts;
             if (latest === undefined || ts > latest) latest = ts;
           }
@@ -273,7 +274,7 @@ class Converter {
   private addHistogram(point: PbHistogramDataPoint, family: string, resource: ResourceContext, scope: ScopeContext | undefined): void {
     const base = this.createLabels(point.attributes ?? [], RESERVED_ATTRIBUTES, resource, scope, 'data point').toLabels();
     const ts = point.timeUnixNano;
-    const count = toUint64(point.count);
+    const count = uint64ToBigInt(point.count);
     // An unset sum means the _sum series is left out.
     if (point._sum === 'sum') this.push({ ...base, __name__: `${family}_sum` }, ts, point.flags, point.sum ?? 0);
     this.push({ ...base, __name__: `${family}_count` }, ts, point.flags, Number(count));
@@ -281,7 +282,7 @@ class Converter {
     const counts = point.bucketCounts ?? [];
     let cumulative = 0n;
     for (let i = 0; i < bounds.length && i < counts.length; i++) {
-      cumulative = BigInt.asUintN(64, cumulative + toUint64(counts[i]));
+      cumulative = BigInt.asUintN(64, cumulative + uint64ToBigInt(counts[i]));
       const le = formatGoFloat(bounds[i] ?? 0);
       this.push({ ...base, le, __name__: `${family}_bucket` }, ts, point.flags, Number(cumulative));
     }
@@ -292,7 +293,7 @@ class Converter {
     const base = this.createLabels(point.attributes ?? [], RESERVED_ATTRIBUTES, resource, scope, 'data point').toLabels();
     const ts = point.timeUnixNano;
     this.push({ ...base, __name__: `${family}_sum` }, ts, point.flags, point.sum ?? 0);
-    this.push({ ...base, __name__: `${family}_count` }, ts, point.flags, Number(toUint64(point.count)));
+    this.push({ ...base, __name__: `${family}_count` }, ts, point.flags, Number(uint64ToBigInt(point.count)));
     for (const quantile of point.quantileValues ?? []) {
       const q = formatGoFloat(quantile.quantile ?? 0);
       this.push({ ...base, quantile: q, __name__: family }, ts, point.flags, quantile.value ?? 0);
@@ -300,7 +301,7 @@ class Converter {
   }
 
   private push(labels: Labels, timeUnixNano: PbInt64, flags: number | null | undefined, value: number): void {
-    const timestampMs = nanosToMs(int64ToBigInt(timeUnixNano));
+    const timestampMs = nanosToMs(uint64ToBigInt(timeUnixNano));
     if (((flags ?? 0) & NO_RECORDED_VALUE) !== 0) {
       this.samples.push({ labels, timestampMs, value: Number.NaN, stale: true });
     } else {
@@ -526,15 +527,6 @@ function nanosToMs(ns: bigint): number {
   return Number(ns / 1_000_000n);
 }
 
-function toUint64(value: PbInt64): bigint {
-  return BigInt.asUintN(64, int64ToBigInt(value));
-}
-
-function base64(bytes: Uint8Array | null | undefined): string {
-  if (!bytes || bytes.length === 0) return '';
-  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('base64');
-}
-
 /**
  * Go's `json.Marshal(value.AsRaw())`: map keys sorted, later duplicate keys win, `<>&` and
  * U+2028/U+2029 escaped, bytes as base64 strings. Throws for NaN and infinities, as Go does.
@@ -553,7 +545,7 @@ function goJson(value: PbAnyValue | null | undefined): string {
       return formatGoJsonFloat(n);
     }
     case 'bytesValue':
-      return goJsonString(base64(value.bytesValue));
+      return goJsonString(bytesToBase64(value.bytesValue));
     case 'arrayValue':
       return `[${(value.arrayValue?.values ?? []).map(goJson).join(',')}]`;
     case 'kvlistValue': {

@@ -310,13 +310,6 @@ export function int64ToBigInt(value: PbInt64): bigint {
   return value.unsigned ? big : BigInt.asIntN(64, big);
 }
 
-export function int64ToNumber(value: PbInt64): number {
-  if (value === null || value === undefined) return 0;
-  if (typeof value === 'number') return value;
-  if (typeof value === 'string') return Number(value);
-  return value.unsigned ? (value.high >>> 0) * 4294967296 + (value.low >>> 0) : value.high * 4294967296 + (value.low >>> 0);
-}
-
 export function bytesToHex(bytes: Uint8Array | null | undefined): string {
   if (!bytes || bytes.length === 0) return '';
   return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('hex');

@@ -13,7 +13,7 @@ import {
   isAllZero,
   rejectionMessage,
   serviceNameOf,
-  unixNanos,
+  uint64ToBigInt,
 } from './attributes.js';
 import { bytesToHex } from './proto.js';
 import type { PbExportTraceRequest, PbSpan } from './proto.js';
@@ -76,8 +76,8 @@ export function convertTraces(request: PbExportTraceRequest, tenant: string): Co
             flags: span.flags ?? 0,
             name: span.name ?? '',
             kind,
-            startTime: unixNanos(span.startTimeUnixNano),
-            endTime: unixNanos(span.endTimeUnixNano),
+            startTime: uint64ToBigInt(span.startTimeUnixNano),
+            endTime: uint64ToBigInt(span.endTimeUnixNano),
             serviceName,
             attributes: convertKeyValues(span.attributes),
             droppedAttributesCount: span.droppedAttributesCount ?? 0,
@@ -131,7 +131,7 @@ function convertEvents(span: PbSpan): SpanEvent[] {
   for (let e = 0; e < events.length; e++) {
     const event = events[e]!;
     out.push({
-      timestamp: unixNanos(event.timeUnixNano),
+      timestamp: uint64ToBigInt(event.timeUnixNano),
       name: event.name ?? '',
       attributes: convertKeyValues(event.attributes),
       droppedAttributesCount: event.droppedAttributesCount ?? 0,
