@@ -1,6 +1,6 @@
 /**
  * The dependency direction of packages/server/src (docs/ARCHITECTURE.md):
- *   model, errors, telemetry ← config, storage, ingest ← pipeline, traces ← api ← main ← cli
+ *   model, errors, telemetry ← config, storage, ingest ← pipeline, traces, promql, logql ← scrape, tail ← api ← main ← cli
  * and every subsystem is entered only through its index.ts. errors.ts and version.ts are leaves
  * anyone may import.
  */
@@ -13,7 +13,11 @@ const allowed = {
   ingest: ['model'],
   pipeline: ['model', 'storage', 'telemetry'],
   traces: ['model', 'storage'],
-  api: ['model', 'storage', 'ingest', 'pipeline', 'traces', 'telemetry'],
+  promql: ['model', 'storage'],
+  logql: ['model', 'storage'],
+  scrape: ['model', 'storage', 'pipeline', 'ingest', 'telemetry'],
+  tail: ['model', 'storage', 'pipeline', 'ingest', 'telemetry'],
+  api: ['model', 'storage', 'ingest', 'pipeline', 'traces', 'promql', 'logql', 'scrape', 'tail', 'telemetry'],
   cli: ['config', 'main'],
 };
 const subsystems = Object.keys(allowed);
