@@ -29,6 +29,11 @@ export interface LogRecord {
   severityNumber: number;
   /** `service.name` of the resource, denormalised for the primary key. */
   serviceName: string;
+  /**
+   * Loki stream labels (index labels). Logs pushed in Loki format keep theirs; OTLP logs get
+   * them the way Loki 3 maps OTLP (`service_name` from `service.name`, ...).
+   */
+  streamLabels: Labels;
   /** The body as text; non-string bodies are stored as their OTLP JSON with bodyType set. */
   body: string;
   bodyType: '' | 'int' | 'double' | 'bool' | 'bytes' | 'array' | 'kvlist' | 'empty';

@@ -102,7 +102,28 @@ export interface StoredSeries {
   samples: { timestampMs: number; value: number; stale: boolean }[];
 }
 
+/** A Prometheus label matcher. Regular expressions are RE2, fully anchored (as Prometheus). */
+export interface LabelMatcher {
+  type: '=' | '!=' | '=~' | '!~';
+  name: string;
+  value: string;
+}
+
+export interface SeriesSelect {
+  tenant: string;
+  /** Every matcher must hold; `__name__` is the metric name. */
+  matchers: readonly LabelMatcher[];
+  /** Inclusive bounds of the samples returned. */
+  startMs: number;
+  endMs: number;
+}
+
 export interface SeriesQuerier {
+  /**
+   * Series matching all matchers that have at least one sample (stale markers included) in
+   * [startMs, endMs], with those samples in ascending time order.
+   */
+  select(query: SeriesSelect): Promise<StoredSeries[]>;
   selectSeries(query: SeriesQuery): Promise<StoredSeries[]>;
   metricMetadata(tenant: string): Promise<MetricMetadata[]>;
 }

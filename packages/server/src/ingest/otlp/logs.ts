@@ -15,6 +15,7 @@ import {
   serviceNameOf,
   uint64ToBigInt,
 } from './attributes.js';
+import { lokiStreamLabels } from './loki-labels.js';
 import { bytesToHex } from './proto.js';
 import type { PbExportLogsRequest } from './proto.js';
 
@@ -49,6 +50,7 @@ export function convertLogs(request: PbExportLogsRequest, tenant: string): Conve
       const rl = resourceLogs[r]!;
       const resource = convertResource(rl.resource, rl.schemaUrl);
       const serviceName = serviceNameOf(resource.attributes);
+      const streamLabels = lokiStreamLabels(resource.attributes);
       const scopeLogs = rl.scopeLogs;
       if (!scopeLogs) continue;
       for (let s = 0; s < scopeLogs.length; s++) {
@@ -115,6 +117,7 @@ export function convertLogs(request: PbExportLogsRequest, tenant: string): Conve
             severityText: lr.severityText ?? '',
             severityNumber,
             serviceName,
+            streamLabels,
             body: bodyText,
             bodyType,
             eventName: lr.eventName ?? '',

@@ -3,18 +3,12 @@
  * Embedded (chDB on a data directory) and server (URL) use the same SQL.
  */
 import { LookoutError } from '../../errors.js';
-import type { Labels, LogRecord, MetricMetadata, Sample, Span } from '../../model/index.js';
-import type {
-  LogQuery,
-  SeriesQuery,
-  Storage,
-  StorageOptions,
-  StoredSeries,
-  TimeRange,
-} from '../types.js';
+import type { LogRecord, MetricMetadata, Sample, Span } from '../../model/index.js';
+import type { Storage, StorageOptions, TimeRange } from '../types.js';
 import { MIGRATIONS, retentionStatements } from './migrations.js';
 import { openPool, type Pool } from './pool.js';
-import { LOG_COLUMNS, logFromRow } from './log-rows.js';
+import { createLogQuerier } from './log-querier.js';
+import { createSeriesQuerier } from './metric-querier.js';
 import { logRowsText, metadataRowsText, sampleRowsText, SeriesCache, spanRowsText } from './rows.js';
 import { SPAN_COLUMNS, spanFromRow } from './span-rows.js';
 import { createSpanSearch } from './span-search.js';
@@ -91,88 +85,8 @@ export async function openClickHouseStorage(options: StorageOptions): Promise<St
       tagNames: search.tagNames,
       tagValues: search.tagValues,
     },
-    logs: {
-      async queryLogs(query: LogQuery) {
-        const params: Record<string, unknown> = {
-          tenant: query.tenant,
-          start: query.range.start.toString(),
-          end: query.range.end.toString(),
-          limit: query.limit,
-        };
-        let where = '';
-        if (query.serviceName !== undefined) {
-          where += ' AND ServiceName = {service:String}';
-          params.service = query.serviceName;
-        }
-        if (query.traceId !== undefined) {
-          where += ' AND TraceId = {traceId:String}';
-          params.traceId = query.traceId;
-        }
-        const rows = await pool.select(
-          `SELECT ${LOG_COLUMNS} FROM otel_logs
-           WHERE TenantId = {tenant:String}
-             AND Timestamp >= fromUnixTimestamp64Nano({start:Int64}) AND Timestamp <= fromUnixTimestamp64Nano({end:Int64})${where}
-           ORDER BY Timestamp DESC LIMIT {limit:UInt32}`,
-          params,
-        );
-        return rows.map(logFromRow);
-      },
-      async countLogs(tenant: string) {
-        const rows = await pool.select<{ n: string }>('SELECT count() AS n FROM otel_logs WHERE TenantId = {tenant:String}', {
-          tenant,
-        });
-        return Number(rows[0]?.n ?? 0);
-      },
-    },
-    series: {
-      async selectSeries(query: SeriesQuery): Promise<StoredSeries[]> {
-        const params: Record<string, unknown> = {
-          tenant: query.tenant,
-          startDay: Math.floor(query.startMs / 86_400_000),
-          endDay: Math.floor(query.endMs / 86_400_000),
-          startMs: Math.trunc(query.startMs),
-          endMs: Math.trunc(query.endMs),
-        };
-        const conditions: string[] = [];
-        Object.entries(query.equals).forEach(([name, value], i) => {
-          params[`ln${i}`] = name;
-          params[`lv${i}`] = value;
-          conditions.push(name === '__name__' ? `MetricName = {lv${i}:String}` : `Labels[{ln${i}:String}] = {lv${i}:String}`);
-        });
-        const series = await pool.select<{ fp: string; labels: Labels }>(
-          `SELECT toString(Fingerprint) AS fp, any(Labels) AS labels FROM metric_series
-           WHERE TenantId = {tenant:String} AND Date >= toDate({startDay:Int32}) AND Date <= toDate({endDay:Int32})
-           ${conditions.map((c) => `AND ${c}`).join(' ')}
-           GROUP BY Fingerprint`,
-          params,
-        );
-        if (series.length === 0) return [];
-        // bigints are sent unquoted; quoted strings do not parse as Array(UInt64).
-        params.fps = series.map((s) => BigInt(s.fp));
-        const samples = await pool.select<{ fp: string; t: string; v: number | string; f: number }>(
-          `SELECT toString(Fingerprint) AS fp, TimestampMs AS t, Value AS v, Flags AS f FROM metric_samples
-           WHERE TenantId = {tenant:String} AND Fingerprint IN {fps:Array(UInt64)}
-             AND TimestampMs >= {startMs:Int64} AND TimestampMs <= {endMs:Int64}
-           ORDER BY Fingerprint, TimestampMs
-           SETTINGS output_format_json_quote_denormals = 1`,
-          params,
-        );
-        const byFp = new Map<string, StoredSeries>();
-        for (const s of series) byFp.set(s.fp, { labels: s.labels, samples: [] });
-        for (const row of samples) {
-          byFp.get(row.fp)?.samples.push({ timestampMs: Number(row.t), value: parseFloatText(row.v), stale: (row.f & 1) === 1 });
-        }
-        return [...byFp.values()];
-      },
-      async metricMetadata(tenant: string) {
-        return pool.select<MetricMetadata>(
-          `SELECT MetricFamilyName AS metricFamilyName, argMax(Type, Updated) AS type, argMax(Help, Updated) AS help,
-             argMax(Unit, Updated) AS unit
-           FROM metric_metadata WHERE TenantId = {tenant:String} GROUP BY MetricFamilyName ORDER BY MetricFamilyName`,
-          { tenant },
-        );
-      },
-    },
+    logs: createLogQuerier(pool),
+    series: createSeriesQuerier(pool),
     async ready() {
       return migrated && (await pool.ping());
     },
@@ -224,12 +138,4 @@ async function applyRetention(pool: Pool, options: StorageOptions): Promise<void
   for (const { table, days, statement } of targets) {
     if (!(engines.get(table) ?? '').includes(`toIntervalDay(${days})`)) await pool.command(statement);
   }
-}
-
-/** ClickHouse JSON output writes non-finite floats as "nan", "inf", "-inf" (quote_denormals). */
-function parseFloatText(value: number | string): number {
-  if (typeof value === 'number') return value;
-  if (value === 'inf' || value === '+inf') return Infinity;
-  if (value === '-inf') return -Infinity;
-  return Number(value);
 }

@@ -4,7 +4,7 @@ import { resourceFromRow, scopeFromRow } from './resource-rows.js';
 // Nanosecond Int64s as text: JSON output may write 64-bit integers unquoted, which JSON.parse rounds.
 export const LOG_COLUMNS = `TenantId, toString(toUnixTimestamp64Nano(Timestamp)) AS TimestampNs,
   toString(toUnixTimestamp64Nano(ObservedTimestamp)) AS ObservedNs, TraceId, SpanId, TraceFlags, SeverityText,
-  SeverityNumber, ServiceName, Body, BodyType, EventName, ResourceSchemaUrl, ResourceAttributes,
+  SeverityNumber, ServiceName, StreamLabels, Body, BodyType, EventName, ResourceSchemaUrl, ResourceAttributes,
   ResourceAttributeTypes, ResourceDroppedAttributesCount, ScopeSchemaUrl, ScopeName, ScopeVersion,
   ScopeAttributes, ScopeAttributeTypes, ScopeDroppedAttributesCount, LogAttributes, LogAttributeTypes,
   DroppedAttributesCount`;
@@ -22,6 +22,7 @@ export function logFromRow(row: Record<string, unknown>): LogRecord {
     severityText: row.SeverityText as string,
     severityNumber: Number(row.SeverityNumber),
     serviceName: row.ServiceName as string,
+    streamLabels: row.StreamLabels as Str,
     body: row.Body as string,
     bodyType: row.BodyType as LogRecord['bodyType'],
     eventName: row.EventName as string,

@@ -186,6 +186,13 @@ export const MIGRATIONS: Migration[] = [
       ORDER BY (TenantId, MetricFamilyName)`,
     ],
   },
+  {
+    version: 2,
+    description: 'Loki stream labels on logs',
+    statements: () => [
+      `ALTER TABLE otel_logs ADD COLUMN IF NOT EXISTS StreamLabels ${ATTR_MAP} CODEC(ZSTD(1)) AFTER ServiceName`,
+    ],
+  },
 ];
 
 /** Per table: the statement that brings its TTL in line with the configured retention. */

@@ -71,7 +71,7 @@ export function logRowsText(records: readonly LogRecord[]): string {
       `{"TenantId":${JSON.stringify(r.tenant)},"Timestamp":"${formatNanos(r.timestamp)}",` +
       `"ObservedTimestamp":"${formatNanos(r.observedTimestamp)}","TraceId":"${r.traceId}","SpanId":"${r.spanId}",` +
       `"TraceFlags":${r.flags & 0xff},"SeverityText":${JSON.stringify(r.severityText)},"SeverityNumber":${r.severityNumber},` +
-      `"ServiceName":${JSON.stringify(r.serviceName)},"Body":${JSON.stringify(r.body)},"BodyType":"${r.bodyType}",` +
+      `"ServiceName":${JSON.stringify(r.serviceName)},"StreamLabels":${JSON.stringify(r.streamLabels)},"Body":${JSON.stringify(r.body)},"BodyType":"${r.bodyType}",` +
       `"EventName":${JSON.stringify(r.eventName)},` +
       resourceColumns(r.resource) +
       ',' +

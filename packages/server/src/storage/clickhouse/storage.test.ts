@@ -50,6 +50,7 @@ function logRecord(tenant: string, i: number, traceId = ''): LogRecord {
     severityText: 'WARN',
     severityNumber: 13,
     serviceName: 'orders',
+    streamLabels: { service_name: 'orders', env: 'prod' },
     body: `order ${i} "quoted" 'single' \\ back ünïcode`,
     bodyType: '',
     eventName: '',
@@ -163,6 +164,26 @@ for (const [name, options] of targets) {
     ]);
     const both = await storage.series.selectSeries({ tenant, equals: { job: 'api' }, startMs: t0, endMs: t0 + 100_000 });
     assert.equal(both.length, 2);
+  });
+
+  test(`${name}: select with every matcher type, anchored regular expressions, missing label as empty`, async () => {
+    const t0 = Date.now() - 30_000;
+    await storage.appender.appendSamples(tenant, [
+      { labels: { __name__: 'm_sel', code: '200', path: '/x' }, timestampMs: t0, value: 1 },
+      { labels: { __name__: 'm_sel', code: '500', path: '/x' }, timestampMs: t0, value: 2 },
+      { labels: { __name__: 'm_sel', code: '2000' }, timestampMs: t0, value: 3 },
+      { labels: { __name__: 'm_sel_other', code: '200' }, timestampMs: t0, value: 4 },
+    ]);
+    const values = async (matchers: { type: '=' | '!=' | '=~' | '!~'; name: string; value: string }[]) =>
+      (await storage.series.select({ tenant, matchers, startMs: t0 - 1, endMs: t0 + 1 })).map((s) => s.samples[0]!.value).sort();
+    assert.deepEqual(await values([{ type: '=', name: '__name__', value: 'm_sel' }, { type: '=~', name: 'code', value: '2..' }]), [1]);
+    assert.deepEqual(await values([{ type: '=~', name: '__name__', value: 'm_sel.*' }, { type: '!~', name: 'code', value: '5.*' }]), [1, 3, 4]);
+    assert.deepEqual(await values([{ type: '=', name: '__name__', value: 'm_sel' }, { type: '=', name: 'path', value: '' }]), [3]);
+    assert.deepEqual(await values([{ type: '=', name: '__name__', value: 'm_sel' }, { type: '!=', name: 'path', value: '' }]), [1, 2]);
+    assert.deepEqual(await values([{ type: '=', name: '__name__', value: "m_sel' OR 1=1 --" }]), []);
+    assert.deepEqual(await values([{ type: '=', name: '__name__', value: 'm_sel' }]).then((v) => v.length), 3);
+    // Outside the time range: no series.
+    assert.deepEqual(await storage.series.select({ tenant, matchers: [{ type: '=', name: '__name__', value: 'm_sel' }], startMs: t0 + 10, endMs: t0 + 20 }), []);
   });
 
   test(`${name}: metric metadata, latest wins`, async () => {
