@@ -16,7 +16,7 @@ const allowed = {
   promql: ['model', 'storage'],
   logql: ['model', 'storage'],
   scrape: ['model', 'storage', 'pipeline', 'ingest', 'telemetry'],
-  tail: ['model', 'storage', 'pipeline', 'ingest', 'telemetry'],
+  tail: ['model', 'storage', 'pipeline', 'ingest', 'logql', 'telemetry'],
   api: ['model', 'storage', 'ingest', 'pipeline', 'traces', 'promql', 'logql', 'scrape', 'tail', 'telemetry'],
   cli: ['config', 'main'],
 };
