@@ -1,0 +1,6 @@
+/** The PromQL parser: query text → typed, checked AST (ast.ts), and back to text / JSON. */
+export { parsePromql, parsePromqlSelector, cloneExpr, documentedType, type ParseOptions } from './parser.js';
+export { PromqlParseError } from './errors.js';
+export { exprToString, formatPromql, promqlAstToJson, formatDurationMs, formatFloat } from './printer.js';
+export { PROMQL_FUNCTIONS, type PromqlFunction } from './functions.js';
+export { toJsRegExp } from './regexp.js';
