@@ -31,6 +31,15 @@ export function lokiLabelName(attributeKey: string): string {
   return attributeKey.replace(/[^a-zA-Z0-9_]/g, '_');
 }
 
+/**
+ * Loki's `discover_service_name` default: without `service.name`, the first of these index
+ * labels that has a value becomes service_name (e.g. k8s_container_name), else "unknown_service".
+ */
+export const LOKI_DISCOVER_SERVICE_NAME: readonly string[] = [
+  'service', 'app', 'application', 'app_name', 'name', 'app_kubernetes_io_name', 'container',
+  'container_name', 'k8s_container_name', 'component', 'workload', 'job', 'k8s_job_name',
+];
+
 export function lokiStreamLabels(resourceAttributes: readonly KeyValue[]): Labels {
   const labels: Labels = {};
   for (const kv of resourceAttributes) {
@@ -38,7 +47,9 @@ export function lokiStreamLabels(resourceAttributes: readonly KeyValue[]): Label
     const text = 'stringValue' in kv.value ? kv.value.stringValue : anyValueToText(kv.value)[0];
     if (text !== '') labels[lokiLabelName(kv.key)] = text;
   }
-  // Loki gives every stream a service_name; without one it is "unknown_service".
-  labels.service_name ??= 'unknown_service';
+  if (labels.service_name === undefined) {
+    const from = LOKI_DISCOVER_SERVICE_NAME.find((name) => labels[name] !== undefined && labels[name] !== '');
+    labels.service_name = from === undefined ? 'unknown_service' : labels[from]!;
+  }
   return labels;
 }
