@@ -18,4 +18,9 @@ export default tseslint.config(
     languageOptions: { globals: { process: 'readonly', console: 'readonly', module: 'writable', require: 'readonly' } },
     rules: { '@typescript-eslint/no-require-imports': 'off' },
   },
+  {
+    // The example services run on Node 20+, where these are globals.
+    files: ['examples/**/*.js'],
+    languageOptions: { globals: { fetch: 'readonly', setTimeout: 'readonly', clearTimeout: 'readonly', URL: 'readonly', performance: 'readonly' } },
+  },
 );

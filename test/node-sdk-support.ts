@@ -1,0 +1,118 @@
+/**
+ * Helpers for the @lookout/node process tests: build the package, run a service instrumented
+ * with it (`node --import @lookout/node/register ...`) as a child process, read its JSON log
+ * lines from stdout.
+ */
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { join } from 'node:path';
+import { freePort, REPO_ROOT } from './support/lookout-process.js';
+
+/** Services load the built package (its `exports` point at dist/): build it (incremental). */
+export function buildNodeSdk(): void {
+  execFileSync(process.execPath, [join(REPO_ROOT, 'node_modules/typescript/bin/tsc'), '-b', 'packages/node'], { cwd: REPO_ROOT, stdio: 'inherit' });
+}
+
+export interface ServiceProcess {
+  name: string;
+  port: number;
+  url: string;
+  child: ChildProcess;
+  output(): string;
+  /** stdout lines that parse as JSON objects. */
+  records(): Record<string, unknown>[];
+  /** Resolves to the exit code, or the signal name when killed by one. */
+  stop(signal?: NodeJS.Signals): Promise<number | string | null>;
+  exited: Promise<number | string | null>;
+}
+
+export interface ServiceOptions {
+  name: string;
+  /** A script path relative to the repository root, or inline ES module code (`eval`). */
+  script?: string;
+  eval?: string;
+  env?: Record<string, string>;
+  port?: number;
+  /** Extra node flags (e.g. --max-old-space-size). */
+  nodeArgs?: string[];
+  /** Path polled until it answers 200. Default /health. */
+  readyPath?: string;
+}
+
+export async function startService(options: ServiceOptions): Promise<ServiceProcess> {
+  const port = options.port ?? (await freePort());
+  const args = [...(options.nodeArgs ?? []), '--import', '@lookout/node/register'];
+  if (options.script) args.push(join(REPO_ROOT, options.script));
+  else args.push('--input-type=module', '--eval', options.eval ?? '');
+  const child = spawn(process.execPath, args, {
+    cwd: REPO_ROOT,
+    env: {
+      ...process.env,
+      OTEL_SERVICE_NAME: options.name,
+      PORT: String(port),
+      HOST: '127.0.0.1',
+      OTEL_METRIC_EXPORT_INTERVAL: '1000',
+      ...options.env,
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout!.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+  child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  const exited = new Promise<number | string | null>((resolve) => child.on('exit', (code, signal) => resolve(code ?? signal)));
+  const url = `http://127.0.0.1:${port}`;
+  const output = () => `${stdout}${stderr ? `\n--- stderr ---\n${stderr}` : ''}`;
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`${options.name} exited with ${child.exitCode}:\n${output()}`);
+    try {
+      const response = await fetch(`${url}${options.readyPath ?? '/health'}`);
+      if (response.status === 200) break;
+    } catch {
+      // not listening yet
+    }
+    if (Date.now() > deadline) {
+      child.kill('SIGKILL');
+      throw new Error(`${options.name} not up after 30 s:\n${output()}`);
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return {
+    name: options.name,
+    port,
+    url,
+    child,
+    output,
+    exited,
+    records: () =>
+      stdout
+        .split('\n')
+        .filter((line) => line.startsWith('{'))
+        .map((line) => {
+          try {
+            return JSON.parse(line) as Record<string, unknown>;
+          } catch {
+            return {};
+          }
+        }),
+    async stop(signal: NodeJS.Signals = 'SIGTERM') {
+      if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+      return exited;
+    },
+  };
+}
+
+export async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let lastError: unknown;
+  for (;;) {
+    try {
+      const value = await probe();
+      if (value !== undefined) return value;
+    } catch (error) {
+      lastError = error;
+    }
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${lastError ? `: ${String(lastError)}` : ''}`);
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
