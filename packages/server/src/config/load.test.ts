@@ -15,9 +15,18 @@ test('every *.good.yml fixture is accepted', () => {
 const expectedErrors: Record<string, RegExp> = {
   'unknown-key.bad.yml': /^unknown-key\.bad\.yml: server: unknown key "prot"$/,
   'bad-retention.bad.yml': /^bad-retention\.bad\.yml: retention\.logs: expected a duration like "7d".*"forever"/,
+  'retention-too-long.bad.yml': /^retention-too-long\.bad\.yml: retention\.metrics: expected a duration .*1 to 25000 days.*50000/,
   'bad-port.bad.yml': /^bad-port\.bad\.yml: server\.port: .*65535/,
   'bad-yaml.bad.yml': /^bad-yaml\.bad\.yml:\d+:\d+: invalid YAML/,
   'bad-url.bad.yml': /^bad-url\.bad\.yml: storage\.clickhouseUrl: /,
+  'tail-no-path.bad.yml': /^tail-no-path\.bad\.yml: tail\.scrape_configs\.0\.static_configs\.0\.labels\.__path__: required/,
+  'tail-unknown-key.bad.yml': /^tail-unknown-key\.bad\.yml: tail\.scrape_configs\.0\.static_configs: required/,
+  'scrape-relabel-no-target.bad.yml': /^scrape-relabel-no-target\.bad\.yml: scrape_configs\.0\.relabel_configs\.0\.target_label: relabel configuration for replace action requires 'target_label' value$/,
+  'scrape-timeout.bad.yml': /^scrape-timeout\.bad\.yml: scrape_configs\.0\.scrape_timeout: scrape timeout greater than scrape interval/,
+  'scrape-unsupported-sd.bad.yml': /^scrape-unsupported-sd\.bad\.yml: scrape_configs\.0\.kubernetes_sd_configs: .*Lookout does not support/,
+  'scrape-duplicate-job.bad.yml': /^scrape-duplicate-job\.bad\.yml: scrape_configs\.1\.job_name: found multiple scrape configs with job name "node"$/,
+  'scrape-bad-duration.bad.yml': /^scrape-bad-duration\.bad\.yml: scrape_configs\.0\.scrape_interval: not a valid duration string: "15 seconds"/,
+  'scrape-bad-regex.bad.yml': /^scrape-bad-regex\.bad\.yml: scrape_configs\.0\.metric_relabel_configs\.0\.regex: invalid regex "go_\(\.\*"/,
 };
 
 test('every *.bad.yml fixture is refused naming the file, the key and the fault', () => {
