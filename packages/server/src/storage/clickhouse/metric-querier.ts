@@ -1,6 +1,6 @@
 /** Metric reads: the SeriesQuerier over metric_series / metric_samples / metric_metadata. */
-import type { Labels, MetricMetadata } from '../../model/index.js';
-import type { LabelMatcher, SeriesQuerier, SeriesQuery, SeriesSelect, StoredSeries } from '../types.js';
+import { sortedLabelEntries, type Labels, type MetricMetadata } from '../../model/index.js';
+import type { LabelMatcher, SeriesMatch, SeriesQuerier, SeriesQuery, SeriesSelect, StoredSeries } from '../types.js';
 import type { Pool } from './pool.js';
 
 export function createSeriesQuerier(pool: Pool): SeriesQuerier {
@@ -13,8 +13,8 @@ export function createSeriesQuerier(pool: Pool): SeriesQuerier {
     async selectSeries(query: SeriesQuery): Promise<StoredSeries[]> {
       const params: Record<string, unknown> = {
         tenant: query.tenant,
-        startDay: Math.floor(query.startMs / 86_400_000),
-        endDay: Math.floor(query.endMs / 86_400_000),
+        startDay: dayNumber(query.startMs),
+        endDay: dayNumber(query.endMs),
         startMs: Math.trunc(query.startMs),
         endMs: Math.trunc(query.endMs),
       };
@@ -49,6 +49,94 @@ export function createSeriesQuerier(pool: Pool): SeriesQuerier {
       }
       return [...byFp.values()];
     },
+    async series(query: SeriesMatch): Promise<Labels[]> {
+      const params: Record<string, unknown> = {};
+      const where = seriesWhere(query, params);
+      // Day rows over-approximate the range; when a range is given, keep only series with a
+      // sample in it (the candidates' fingerprints let the samples' primary key prune).
+      let inRange = '';
+      if (query.startMs !== undefined || query.endMs !== undefined) {
+        params.startMs = Math.trunc(query.startMs ?? MIN_MS);
+        params.endMs = Math.trunc(query.endMs ?? MAX_MS);
+        inRange = ` AND Fingerprint IN (SELECT Fingerprint FROM metric_samples
+           WHERE TenantId = {tenant:String} AND Fingerprint IN (SELECT Fingerprint FROM metric_series WHERE ${where})
+             AND TimestampMs >= {startMs:Int64} AND TimestampMs <= {endMs:Int64})`;
+      }
+      const rows = await pool.select<{ labels: Labels }>(
+        `SELECT any(Labels) AS labels FROM metric_series WHERE ${where}${inRange} GROUP BY Fingerprint`,
+        params,
+      );
+      const labels = rows.map((r) => withoutEmpty(r.labels));
+      labels.sort(compareLabels);
+      return query.limit ? labels.slice(0, query.limit) : labels;
+    },
+    async labelNames(query: SeriesMatch): Promise<string[]> {
+      const params: Record<string, unknown> = {};
+      const where = seriesWhere(query, params);
+      const rows = await pool.select<{ name: string }>(
+        `SELECT DISTINCT arrayJoin(mapKeys(mapFilter((k, v) -> v != '', Labels))) AS name FROM metric_series
+         WHERE ${where} ORDER BY name${limitClause(query.limit, params)}`,
+        params,
+      );
+      return rows.map((r) => r.name);
+    },
+    async labelValues(query: SeriesMatch & { name: string }): Promise<string[]> {
+      const params: Record<string, unknown> = { labelName: query.name };
+      const where = seriesWhere(query, params);
+      const column = query.name === '__name__' ? 'MetricName' : 'Labels[{labelName:String}]';
+      const rows = await pool.select<{ value: string }>(
+        `SELECT DISTINCT ${column} AS value FROM metric_series WHERE ${where} AND value != ''
+         ORDER BY value${limitClause(query.limit, params)}`,
+        params,
+      );
+      return rows.map((r) => r.value);
+    },
+    async metadata(query: { tenant: string; metric?: string; limit?: number }): Promise<MetricMetadata[]> {
+      const params: Record<string, unknown> = { tenant: query.tenant };
+      let filter = '';
+      if (query.metric !== undefined) {
+        params.metric = query.metric;
+        filter = ' AND MetricFamilyName = {metric:String}';
+      }
+      return pool.select<MetricMetadata>(
+        `SELECT MetricFamilyName AS metricFamilyName, argMax(Type, Updated) AS type, argMax(Help, Updated) AS help,
+           argMax(Unit, Updated) AS unit
+         FROM metric_metadata WHERE TenantId = {tenant:String}${filter}
+         GROUP BY MetricFamilyName ORDER BY MetricFamilyName${limitClause(query.limit, params)}`,
+        params,
+      );
+    },
+    async exemplars(query: SeriesMatch) {
+      const params: Record<string, unknown> = {};
+      const where = seriesWhere(query, params);
+      params.startMs = Math.trunc(query.startMs ?? MIN_MS);
+      params.endMs = Math.trunc(query.endMs ?? MAX_MS);
+      const rows = await pool.select<{ fp: string; t: string; v: number | string; l: Labels }>(
+        `SELECT DISTINCT toString(Fingerprint) AS fp, TimestampMs AS t, Value AS v, Labels AS l FROM metric_exemplars
+         WHERE TenantId = {tenant:String} AND Fingerprint IN (SELECT Fingerprint FROM metric_series WHERE ${where})
+           AND TimestampMs >= {startMs:Int64} AND TimestampMs <= {endMs:Int64}
+         ORDER BY fp, t
+         SETTINGS output_format_json_quote_denormals = 1`,
+        params,
+      );
+      if (rows.length === 0) return [];
+      params.fps = [...new Set(rows.map((r) => BigInt(r.fp)))];
+      const series = await pool.select<{ fp: string; labels: Labels }>(
+        `SELECT toString(Fingerprint) AS fp, any(Labels) AS labels FROM metric_series
+         WHERE TenantId = {tenant:String} AND Fingerprint IN {fps:Array(UInt64)} GROUP BY Fingerprint`,
+        params,
+      );
+      const labelsOf = new Map(series.map((s) => [s.fp, withoutEmpty(s.labels)]));
+      const out = new Map<string, { seriesLabels: Labels; exemplars: { labels: Labels; value: number; timestampMs: number }[] }>();
+      for (const row of rows) {
+        const seriesLabels = labelsOf.get(row.fp);
+        if (seriesLabels === undefined) continue;
+        let entry = out.get(row.fp);
+        if (!entry) out.set(row.fp, (entry = { seriesLabels, exemplars: [] }));
+        entry.exemplars.push({ labels: row.l, value: parseFloatText(row.v), timestampMs: Number(row.t) });
+      }
+      return [...out.values()].sort((a, b) => compareLabels(a.seriesLabels, b.seriesLabels));
+    },
     async metricMetadata(tenant: string) {
       return pool.select<MetricMetadata>(
         `SELECT MetricFamilyName AS metricFamilyName, argMax(Type, Updated) AS type, argMax(Help, Updated) AS help,
@@ -60,6 +148,65 @@ export function createSeriesQuerier(pool: Pool): SeriesQuerier {
   };
 }
 
+// Prometheus's open range ends (web/api/v1 MinTime/MaxTime) in milliseconds.
+const MIN_MS = -9_223_309_901_257_974;
+const MAX_MS = 9_223_309_901_257_974;
+const MS_PER_DAY = 86_400_000;
+// The Date type's range: day 0 (1970-01-01) to 65535 (2149-06-06).
+const MAX_DAY = 65_535;
+
+/** The day number of a time, clamped to the Date type (toDate(n) reads larger n as seconds). */
+function dayNumber(ms: number): number {
+  return Math.min(MAX_DAY, Math.max(0, Math.floor(ms / MS_PER_DAY)));
+}
+
+/** metric_series conditions of a SeriesMatch: tenant, the days of the range, any matcher set. */
+function seriesWhere(query: SeriesMatch, params: Record<string, unknown>): string {
+  params.tenant = query.tenant;
+  let where = 'TenantId = {tenant:String}';
+  if (query.startMs !== undefined) {
+    params.startDay = dayNumber(query.startMs);
+    where += ' AND Date >= toDate({startDay:Int32})';
+  }
+  if (query.endMs !== undefined) {
+    params.endDay = dayNumber(query.endMs);
+    where += ' AND Date <= toDate({endDay:Int32})';
+  }
+  if (query.matcherSets.length > 0) {
+    const sets = query.matcherSets.map((set, si) =>
+      set.length === 0 ? '1' : `(${set.map((m, mi) => matcherCondition(m, `s${si}_${mi}`, params)).join(' AND ')})`,
+    );
+    where += ` AND (${sets.join(' OR ')})`;
+  }
+  return where;
+}
+
+function limitClause(limit: number | undefined, params: Record<string, unknown>): string {
+  if (!limit || limit <= 0) return '';
+  params.limit = Math.trunc(limit);
+  return ' LIMIT {limit:UInt64}';
+}
+
+function withoutEmpty(labels: Labels): Labels {
+  const out: Labels = {};
+  for (const [k, v] of Object.entries(labels)) if (v !== '') out[k] = v;
+  return out;
+}
+
+/** Prometheus's label-set order (labels.Compare): pairwise by sorted name, then value, then length. */
+export function compareLabels(a: Labels, b: Labels): number {
+  const ea = sortedLabelEntries(a);
+  const eb = sortedLabelEntries(b);
+  const n = Math.min(ea.length, eb.length);
+  for (let i = 0; i < n; i++) {
+    const [an, av] = ea[i]!;
+    const [bn, bv] = eb[i]!;
+    if (an !== bn) return an < bn ? -1 : 1;
+    if (av !== bv) return av < bv ? -1 : 1;
+  }
+  return ea.length - eb.length;
+}
+
 const MATCH_OPS: Record<LabelMatcher['type'], (column: string, param: string) => string> = {
   '=': (c, p) => `${c} = {${p}:String}`,
   '!=': (c, p) => `${c} != {${p}:String}`,
@@ -69,13 +216,19 @@ const MATCH_OPS: Record<LabelMatcher['type'], (column: string, param: string) =>
 };
 
 /** A missing label reads as '' from the Map, which is exactly Prometheus's semantics for matchers. */
-function matcherCondition(m: LabelMatcher, i: number, params: Record<string, unknown>): string {
+function matcherCondition(m: LabelMatcher, i: number | string, params: Record<string, unknown>): string {
   params[`mv${i}`] = m.value;
   if (m.name === '__name__') return MATCH_OPS[m.type]('MetricName', `mv${i}`);
   params[`mn${i}`] = m.name;
   return MATCH_OPS[m.type](`Labels[{mn${i}:String}]`, `mv${i}`);
 }
 
+/**
+ * Series and their samples in [startMs, endMs], in one query: the samples grouped into one row
+ * per series with parallel arrays (one JSON object per sample costs far more to produce and
+ * parse than number arrays), joined with the series' label sets. Both sides select the series
+ * with the same conditions, so the samples' primary key is pruned by fingerprint.
+ */
 async function selectWhere(
   pool: Pool,
   tenant: string,
@@ -87,34 +240,39 @@ async function selectWhere(
   const params: Record<string, unknown> = {
     ...extraParams,
     tenant,
-    startDay: Math.floor(startMs / 86_400_000),
-    endDay: Math.floor(endMs / 86_400_000),
+    startDay: dayNumber(startMs),
+    endDay: dayNumber(endMs),
     startMs: Math.trunc(startMs),
     endMs: Math.trunc(endMs),
   };
-  const series = await pool.select<{ fp: string; labels: Labels }>(
-    `SELECT toString(Fingerprint) AS fp, any(Labels) AS labels FROM metric_series
-     WHERE TenantId = {tenant:String} AND Date >= toDate({startDay:Int32}) AND Date <= toDate({endDay:Int32})
-     ${conditions.map((c) => `AND ${c}`).join(' ')}
-     GROUP BY Fingerprint`,
-    params,
-  );
-  if (series.length === 0) return [];
-  params.fps = series.map((s) => BigInt(s.fp));
-  const samples = await pool.select<{ fp: string; t: string; v: number | string; f: number }>(
-    `SELECT toString(Fingerprint) AS fp, TimestampMs AS t, Value AS v, Flags AS f FROM metric_samples
-     WHERE TenantId = {tenant:String} AND Fingerprint IN {fps:Array(UInt64)}
-       AND TimestampMs >= {startMs:Int64} AND TimestampMs <= {endMs:Int64}
-     ORDER BY Fingerprint, TimestampMs
+  const seriesWhereSql = `TenantId = {tenant:String} AND Date >= toDate({startDay:Int32}) AND Date <= toDate({endDay:Int32})
+     ${conditions.map((c) => `AND ${c}`).join(' ')}`;
+  const rows = await pool.select<{ labels: Labels; t: (string | number)[]; v: (number | string)[]; f: number[] }>(
+    `SELECT s.labels AS labels, d.t AS t, d.v AS v, d.f AS f
+     FROM (
+       SELECT Fingerprint, arraySort(groupArray((TimestampMs, Value, Flags))) AS p,
+         arrayMap(x -> x.1, p) AS t, arrayMap(x -> x.2, p) AS v, arrayMap(x -> x.3, p) AS f
+       FROM metric_samples
+       WHERE TenantId = {tenant:String} AND TimestampMs >= {startMs:Int64} AND TimestampMs <= {endMs:Int64}
+         AND Fingerprint IN (SELECT Fingerprint FROM metric_series WHERE ${seriesWhereSql})
+       GROUP BY Fingerprint
+     ) AS d
+     INNER JOIN (
+       SELECT Fingerprint, any(Labels) AS labels FROM metric_series WHERE ${seriesWhereSql} GROUP BY Fingerprint
+     ) AS s ON s.Fingerprint = d.Fingerprint
      SETTINGS output_format_json_quote_denormals = 1`,
     params,
   );
-  const byFp = new Map<string, StoredSeries>();
-  for (const s of series) byFp.set(s.fp, { labels: s.labels, samples: [] });
-  for (const row of samples) {
-    byFp.get(row.fp)?.samples.push({ timestampMs: Number(row.t), value: parseFloatText(row.v), stale: (row.f & 1) === 1 });
+  const out: StoredSeries[] = [];
+  for (const row of rows) {
+    if (row.t.length === 0) continue;
+    const list: StoredSeries['samples'] = new Array(row.t.length);
+    for (let i = 0; i < row.t.length; i++) {
+      list[i] = { timestampMs: Number(row.t[i]), value: parseFloatText(row.v[i]!), stale: (row.f[i]! & 1) === 1 };
+    }
+    out.push({ labels: row.labels, samples: list });
   }
-  return [...byFp.values()].filter((s) => s.samples.length > 0);
+  return out;
 }
 
 /** ClickHouse JSON output writes non-finite floats as "nan", "inf", "-inf" (quote_denormals). */
