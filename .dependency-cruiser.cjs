@@ -8,7 +8,7 @@ const SRC = '^packages/server/src/';
 const allowed = {
   model: [],
   telemetry: [],
-  config: [],
+  config: ['model'],
   storage: ['model'],
   ingest: ['model'],
   pipeline: ['model', 'storage', 'telemetry'],

@@ -667,12 +667,12 @@ function parseMetrics(text: string): Map<string, number> {
   return out;
 }
 
-async function scrape(url: string): Promise<Map<string, number>> {
+export async function scrape(url: string): Promise<Map<string, number>> {
   const response = await fetch(`${url}/metrics`);
   return parseMetrics(await response.text());
 }
 
-function serverFigures(metrics: Map<string, number>, table: string) {
+export function serverFigures(metrics: Map<string, number>, table: string) {
   const get = (k: string) => metrics.get(k) ?? 0;
   return {
     insertedRows: get(`lookout_inserted_rows_total{table="${table}"}`),
@@ -840,7 +840,7 @@ interface RawResult {
 }
 
 /** Back-to-back inserts, one at a time, for warmup + duration; counts the measured window. */
-async function rawLoop(insert: (i: number) => Promise<number>, options: BenchOptions): Promise<RawResult> {
+export async function rawLoop(insert: (i: number) => Promise<number>, options: Pick<BenchOptions, 'warmup' | 'duration'>): Promise<RawResult> {
   const start = performance.now();
   const windowStart = start + options.warmup * 1000;
   const end = windowStart + options.duration * 1000;

@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { gzipSync } from 'node:zlib';
 import { pino } from 'pino';
-import type { MetricMetadata, Sample } from '../packages/server/src/model/index.js';
+import { defaultScrapeConfig, type MetricMetadata, type Sample } from '../packages/server/src/model/index.js';
 import type { WritePipeline } from '../packages/server/src/pipeline/index.js';
 import { createScrapeManager, type ScrapeConfig } from '../packages/server/src/scrape/index.js';
 import { tempDir } from './support/lookout-process.js';
@@ -67,32 +67,7 @@ after(() => {
 });
 
 function baseConfig(overrides: Partial<ScrapeConfig>): ScrapeConfig {
-  return {
-    jobName: 'web',
-    scrapeIntervalMs: 200,
-    scrapeTimeoutMs: 150,
-    scrapeProtocols: ['OpenMetricsText1.0.0', 'OpenMetricsText0.0.1', 'PrometheusText1.0.0', 'PrometheusText0.0.4'],
-    metricsPath: '/metrics',
-    scheme: 'http',
-    params: {},
-    honorLabels: false,
-    honorTimestamps: true,
-    enableCompression: true,
-    followRedirects: true,
-    basicAuth: undefined,
-    authorization: undefined,
-    tls: { insecureSkipVerify: false },
-    staticConfigs: [],
-    fileSdConfigs: [],
-    relabelConfigs: [],
-    metricRelabelConfigs: [],
-    sampleLimit: 0,
-    labelLimit: 0,
-    labelNameLengthLimit: 0,
-    labelValueLengthLimit: 0,
-    bodySizeLimitBytes: 0,
-    ...overrides,
-  };
+  return { ...defaultScrapeConfig('web'), scrapeIntervalMs: 200, scrapeTimeoutMs: 150, ...overrides };
 }
 
 function capturingPipeline() {

@@ -10,9 +10,13 @@ import type { ServerMetrics } from '../telemetry/index.js';
 import { lookoutApi } from './lookout/index.js';
 import { otlpHttpApi } from './otlp/index.js';
 import { tempoApi } from './tempo/index.js';
+import { lokiApi, type LokiApiOptions } from './loki/index.js';
+import { prometheusApi, type PrometheusApiOptions } from './prometheus/index.js';
 import { tenantFromHeader } from './common/tenant.js';
 
 export { startOtlpGrpcServer, type RunningGrpcServer } from './otlp/index.js';
+export { LOKI_API_VERSION, type LokiQueryEngine } from './loki/index.js';
+export { EMPTY_TARGETS, scrapeConfigYaml, type PromqlParsing, type ScrapeTargetsView } from './prometheus/index.js';
 
 export interface HttpServerOptions {
   logger: Logger;
@@ -21,6 +25,12 @@ export interface HttpServerOptions {
   spans: SpanQuerier;
   ready: () => Promise<boolean>;
   maxBodyBytes: number;
+  /** Loki push, query, index and tail API. */
+  loki?: Omit<LokiApiOptions, 'pipeline' | 'metrics' | 'maxBodyBytes' | 'tenantOf'>;
+  /** Re-reads and applies the configuration (POST/PUT /-/reload); rejects with the reason. */
+  reload?: () => Promise<void>;
+  /** Prometheus HTTP API and remote-write receiver (reads, engine, targets). */
+  prometheus?: Omit<PrometheusApiOptions, 'pipeline' | 'metrics' | 'maxBodyBytes' | 'tenantOf'>;
 }
 
 const REQUEST_ID = /^[\w.:-]{1,128}$/;
@@ -55,8 +65,30 @@ export async function buildHttpServer(options: HttpServerOptions): Promise<Fasti
     else request.log.debug({ route, status: reply.statusCode, ms: reply.elapsedTime }, 'request');
   });
 
-  await app.register(lookoutApi({ metrics: options.metrics, ready: options.ready }));
+  await app.register(lookoutApi({ metrics: options.metrics, ready: options.ready, ...(options.reload ? { reload: options.reload } : {}) }));
   await app.register(otlpHttpApi({ pipeline: options.pipeline, metrics: options.metrics, maxBodyBytes: options.maxBodyBytes }));
   await app.register(tempoApi({ spans: options.spans, tenantOf: (request) => tenantFromHeader(request.headers['x-scope-orgid']) }));
+  if (options.loki) {
+    await app.register(
+      lokiApi({
+        ...options.loki,
+        pipeline: options.pipeline,
+        metrics: options.metrics,
+        maxBodyBytes: options.maxBodyBytes,
+        tenantOf: (request) => tenantFromHeader(request.headers['x-scope-orgid']),
+      }),
+    );
+  }
+  if (options.prometheus) {
+    await app.register(
+      prometheusApi({
+        ...options.prometheus,
+        pipeline: options.pipeline,
+        metrics: options.metrics,
+        maxBodyBytes: options.maxBodyBytes,
+        tenantOf: (request) => tenantFromHeader(request.headers['x-scope-orgid']),
+      }),
+    );
+  }
   return app;
 }

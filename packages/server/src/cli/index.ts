@@ -3,6 +3,7 @@ import { Command, Option } from 'commander';
 import { loadConfig, ENV_VARS, type ConfigOverrides } from '../config/index.js';
 import { isLookoutError } from '../errors.js';
 import { startLookout, VERSION, type RunningLookout } from '../main.js';
+import { registerDemoCommand } from './demo.js';
 
 function banner(lookout: RunningLookout, dataDir: string): string {
   const url = lookout.httpUrl;
@@ -35,7 +36,8 @@ function withConfigOptions(command: Command): Command {
     .addOption(new Option('--clickhouse-url <url>', `use a ClickHouse server instead of the embedded engine${env('clickhouseUrl')}`))
     .addOption(new Option('--retention <spec>', `days kept: "7d" for all, or "logs=7d,traces=7d,metrics=30d"${env('retention')}`))
     .addOption(new Option('--log-level <level>', `fatal|error|warn|info|debug|trace|silent (default info)${env('logLevel')}`))
-    .addOption(new Option('-c, --config <file>', `lookout.yml to read (default ./lookout.yml if present)${env('config')}`));
+    .addOption(new Option('-c, --config <file>', `lookout.yml to read (default ./lookout.yml if present)${env('config')}`))
+    .addOption(new Option('--scrape-config <file>', `a prometheus.yml whose global and scrape_configs sections to scrape by${env('scrapeConfig')}`));
 }
 
 export async function runCli(argv: string[]): Promise<void> {
@@ -54,7 +56,7 @@ export async function runCli(argv: string[]): Promise<void> {
       ),
   ).action(async (flags: ConfigOverrides) => {
     const config = loadConfig(flags);
-    const lookout = await startLookout(config);
+    const lookout = await startLookout(config, undefined, { reloadConfig: () => loadConfig(flags) });
     process.stderr.write(banner(lookout, config.dataDir));
     let signals = 0;
     const onSignal = (signal: NodeJS.Signals) => {
@@ -73,6 +75,12 @@ export async function runCli(argv: string[]): Promise<void> {
     };
     process.on('SIGINT', onSignal);
     process.on('SIGTERM', onSignal);
+    // SIGHUP re-reads the configuration and applies its reloadable parts; a bad file is logged and ignored.
+    process.on('SIGHUP', () => {
+      void Promise.resolve()
+        .then(() => lookout.reload(loadConfig(flags)))
+        .catch((error: unknown) => lookout.logger.error({ err: error }, 'configuration reload failed; keeping the running configuration'));
+    });
   });
 
   withConfigOptions(program.command('check-config').description('validate the configuration (file, environment, flags) and print it')).action(
@@ -81,6 +89,8 @@ export async function runCli(argv: string[]): Promise<void> {
       process.stdout.write(`${JSON.stringify(config, null, 2)}\n`);
     },
   );
+
+  registerDemoCommand(program, withConfigOptions);
 
   try {
     await program.parseAsync(argv);

@@ -2,6 +2,8 @@ import { readFileSync, existsSync } from 'node:fs';
 import { parseDocument } from 'yaml';
 import type { z } from 'zod';
 import { LookoutError } from '../errors.js';
+import { resolveScrapeConfigs, scrapeConfigsSchema, scrapeGlobalSchema, type ScrapeConfigInput, type ScrapeGlobalInput } from './scrape.js';
+import { resolveLokiConfig } from './loki.js';
 import { configFileSchema, DEFAULT_CONFIG, LOG_LEVEL_NAMES, parseRetention, type ConfigFile, type LookoutConfig } from './schema.js';
 
 /** Settings given on the command line or in the environment (strings, as typed). */
@@ -14,6 +16,7 @@ export interface ConfigOverrides {
   retention?: string;
   logLevel?: string;
   config?: string;
+  scrapeConfig?: string;
 }
 
 /** The environment variable for each override. */
@@ -26,6 +29,7 @@ export const ENV_VARS: Record<keyof ConfigOverrides, string> = {
   retention: 'LOOKOUT_RETENTION',
   logLevel: 'LOOKOUT_LOG_LEVEL',
   config: 'LOOKOUT_CONFIG',
+  scrapeConfig: 'LOOKOUT_SCRAPE_CONFIG',
 };
 
 function invalid(where: string, message: string): LookoutError {
@@ -115,6 +119,19 @@ export function loadConfig(flags: ConfigOverrides, env: NodeJS.ProcessEnv = proc
     });
     config.retention = { ...config.retention, ...file.retention };
     config.pipeline = { ...config.pipeline, ...file.pipeline };
+    config.loki = resolveLokiConfig(file.loki, config.loki);
+    config.tail = file.tail;
+    if (file.scrape_configs !== undefined) config.scrapeConfigs = resolveScrape(file.global, file.scrape_configs, configPath);
+  }
+  const scrapeConfigPath = flags.scrapeConfig ?? fromEnv.scrapeConfig;
+  if (scrapeConfigPath !== undefined) {
+    const fromPrometheus = readPrometheusScrapeSection(scrapeConfigPath);
+    config.scrapeConfigFile = scrapeConfigPath;
+    const jobs = new Set(config.scrapeConfigs.map((sc) => sc.jobName));
+    for (const sc of fromPrometheus) {
+      if (jobs.has(sc.jobName)) throw invalid(scrapeConfigPath, `scrape_configs: job_name ${JSON.stringify(sc.jobName)} is also defined in ${configPath ?? 'lookout.yml'}`);
+    }
+    config.scrapeConfigs = [...config.scrapeConfigs, ...fromPrometheus];
   }
 
   for (const [source, values] of [
@@ -141,6 +158,44 @@ export function loadConfig(flags: ConfigOverrides, env: NodeJS.ProcessEnv = proc
     }
   }
   return config;
+}
+
+function resolveScrape(global: ScrapeGlobalInput | undefined, configs: ScrapeConfigInput[], file: string): LookoutConfig['scrapeConfigs'] {
+  const resolved = resolveScrapeConfigs(global, configs, file);
+  if ('error' in resolved) throw invalid(`${file}: ${resolved.error.split(': ')[0]}`, resolved.error.split(': ').slice(1).join(': '));
+  return resolved.configs;
+}
+
+/**
+ * The `global` and `scrape_configs` sections of an existing prometheus.yml; its other sections
+ * (rule_files, alerting, remote_write, ...) belong to other subsystems and are ignored here.
+ */
+export function readPrometheusScrapeSection(path: string): LookoutConfig['scrapeConfigs'] {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (error) {
+    throw invalid(path, `cannot read the Prometheus config file: ${(error as Error).message}`);
+  }
+  const doc = parseDocument(text, { prettyErrors: true });
+  if (doc.errors.length > 0) {
+    const e = doc.errors[0]!;
+    const line = e.linePos?.[0];
+    throw invalid(line ? `${path}:${line.line}:${line.col}` : path, `invalid YAML: ${e.message.split(' at line ')[0]!.split('\n')[0]}`);
+  }
+  const raw = (doc.toJS() ?? {}) as Record<string, unknown>;
+  if (typeof raw !== 'object' || Array.isArray(raw)) throw invalid(path, 'expected a mapping with a scrape_configs key');
+  const global = scrapeGlobalSchema.optional().safeParse(raw.global);
+  if (!global.success) {
+    const issue = global.error.issues[0]!;
+    throw invalid(`${path}: ${formatPath(['global', ...issue.path])}`, describeIssue(issue));
+  }
+  const configs = scrapeConfigsSchema.safeParse(raw.scrape_configs ?? []);
+  if (!configs.success) {
+    const issue = configs.error.issues[0]!;
+    throw invalid(`${path}: ${formatPath(['scrape_configs', ...issue.path])}`, describeIssue(issue));
+  }
+  return resolveScrape(global.data, configs.data, path);
 }
 
 function kebab(key: string): string {

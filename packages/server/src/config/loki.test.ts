@@ -2,17 +2,18 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { loadConfig, parseConfigFile } from './load.js';
-import { DEFAULT_LOKI_LIMITS, parseByteSize, parseDurationMs } from './loki.js';
+import { DEFAULT_LOKI_LIMITS, lokiConfigSchema, parseByteSize } from './loki.js';
 
 test('loki: sizes and durations in Loki notation', () => {
   assert.equal(parseByteSize('256KB'), 262144);
   assert.equal(parseByteSize('1MB'), 1048576);
   assert.equal(parseByteSize(100), 100);
   assert.equal(parseByteSize('12 parsecs'), undefined);
-  assert.equal(parseDurationMs('1h30m'), 5_400_000);
-  assert.equal(parseDurationMs('7d'), 604_800_000);
-  assert.equal(parseDurationMs('0'), 0);
-  assert.equal(parseDurationMs('soon'), undefined);
+  const maxAge = (text: string) => lokiConfigSchema.safeParse({ rejectOldSamplesMaxAge: text }).data?.rejectOldSamplesMaxAge;
+  assert.equal(maxAge('1h30m'), 5_400_000);
+  assert.equal(maxAge('7d'), 604_800_000);
+  assert.equal(maxAge('0'), 0);
+  assert.equal(maxAge('soon'), undefined);
 });
 
 test('loki: the file section overrides the defaults key by key', () => {

@@ -4,6 +4,7 @@
  * Prometheus durations ("10m", "1h", "7d").
  */
 import { z } from 'zod';
+import { LEGACY_LABEL_NAME, parsePromDuration } from '../model/index.js';
 
 export interface LokiLimitsConfig {
   maxLineSize: number;
@@ -58,22 +59,6 @@ export function parseByteSize(value: string | number): number | undefined {
   return m && unit !== undefined ? Number(m[1]) * unit : undefined;
 }
 
-const DURATION_UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000, y: 31_536_000_000 };
-
-/** Milliseconds from a Prometheus duration ("1h30m", "7d", "0s"); undefined when malformed. */
-export function parseDurationMs(value: string): number | undefined {
-  const text = value.trim();
-  if (text === '0') return 0;
-  const re = /(\d+)(ms|s|m|h|d|w|y)/gy;
-  let total = 0;
-  let consumed = 0;
-  for (let m = re.exec(text); m !== null; m = re.exec(text)) {
-    total += Number(m[1]) * DURATION_UNITS[m[2]!]!;
-    consumed = re.lastIndex;
-  }
-  return consumed === text.length && text.length > 0 ? total : undefined;
-}
-
 const byteSize = z.union([z.string(), z.number()]).transform((value, ctx) => {
   const bytes = parseByteSize(value);
   if (bytes === undefined) {
@@ -84,7 +69,7 @@ const byteSize = z.union([z.string(), z.number()]).transform((value, ctx) => {
 });
 
 const duration = z.string().transform((value, ctx) => {
-  const ms = parseDurationMs(value);
+  const ms = parsePromDuration(value.trim());
   if (ms === undefined) {
     ctx.addIssue({ code: 'custom', message: `expected a duration like "10m", "1h" or "7d", got ${JSON.stringify(value)}` });
     return z.NEVER;
@@ -93,7 +78,7 @@ const duration = z.string().transform((value, ctx) => {
 });
 
 const count = z.number().int().min(0);
-const labelName = z.string().regex(/^[a-zA-Z_][a-zA-Z0-9_]*$/, 'expected a label name ([a-zA-Z_][a-zA-Z0-9_]*)');
+const labelName = z.string().regex(LEGACY_LABEL_NAME, 'expected a label name ([a-zA-Z_][a-zA-Z0-9_]*)');
 
 export const lokiConfigSchema = z
   .object({

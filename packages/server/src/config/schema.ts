@@ -1,21 +1,31 @@
 import { z } from 'zod';
+import type { ScrapeConfig } from '../model/index.js';
+import { DEFAULT_LOKI_LIMITS, lokiConfigSchema, type LokiLimitsConfig } from './loki.js';
+import { scrapeConfigsSchema, scrapeGlobalSchema } from './scrape.js';
+import { tailConfigSchema, type TailConfigFile } from './tail.js';
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
-/** "7d", "12h", "2w" or a whole number of days → whole days (at least 1; hours round up). */
+/**
+ * Longest retention: a TTL is a DateTime, which ends in 2106; a later expiry wraps into the
+ * past and ClickHouse would drop every row on insert.
+ */
+export const MAX_RETENTION_DAYS = 25_000;
+
+/** "7d", "12h", "2w" or a whole number of days → whole days (1 to MAX_RETENTION_DAYS; hours round up). */
 export function parseRetention(text: string | number): number | undefined {
-  if (typeof text === 'number') return Number.isInteger(text) && text >= 1 ? text : undefined;
+  if (typeof text === 'number') return Number.isInteger(text) && text >= 1 && text <= MAX_RETENTION_DAYS ? text : undefined;
   const m = /^(\d+)(h|d|w)?$/.exec(text.trim());
   if (!m) return undefined;
   const n = Number(m[1]);
   const days = m[2] === 'h' ? Math.ceil(n / 24) : m[2] === 'w' ? n * 7 : n;
-  return days >= 1 && days <= 36500 ? days : undefined;
+  return days >= 1 && days <= MAX_RETENTION_DAYS ? days : undefined;
 }
 
 const retentionValue = z.union([z.string(), z.number()]).transform((value, ctx) => {
   const days = parseRetention(value);
   if (days === undefined) {
-    ctx.addIssue({ code: 'custom', message: `expected a duration like "7d", "12h" or "2w" (at least 1 day), got ${JSON.stringify(value)}` });
+    ctx.addIssue({ code: 'custom', message: `expected a duration like "7d", "12h" or "2w" (1 to ${MAX_RETENTION_DAYS} days), got ${JSON.stringify(value)}` });
     return z.NEVER;
   }
   return days;
@@ -49,6 +59,8 @@ export const configFileSchema = z
       .strict()
       .optional(),
     log: z.object({ level: z.enum(LOG_LEVELS).optional() }).strict().optional(),
+    /** Loki's ingestion and query limits (limits_config); Loki's defaults when absent. */
+    loki: lokiConfigSchema.optional(),
     pipeline: z
       .object({
         maxBatchRows: z.number().int().min(1).optional(),
@@ -56,6 +68,12 @@ export const configFileSchema = z
       })
       .strict()
       .optional(),
+    /** Prometheus's `global` section: scrape defaults (scrape_interval, scrape_timeout). */
+    global: scrapeGlobalSchema.optional(),
+    /** Prometheus scrape_configs, in Prometheus's own format. */
+    scrape_configs: scrapeConfigsSchema.optional(),
+    /** Promtail-style file tailing (positions, scrape_configs with __path__ globs, pipeline_stages). */
+    tail: tailConfigSchema.optional(),
   })
   .strict();
 
@@ -72,8 +90,16 @@ export interface LookoutConfig {
   retention: { logs: number; traces: number; metrics: number };
   logLevel: (typeof LOG_LEVELS)[number];
   pipeline: { maxBatchRows: number; maxPendingRows: number };
+  /** Loki push and query limits (lookout.yml `loki:`). */
+  loki: LokiLimitsConfig;
   /** The config file that was read, if any. */
   configFile: string | undefined;
+  /** Resolved Prometheus scrape configs (lookout.yml `scrape_configs` plus `--scrape-config`). */
+  scrapeConfigs: ScrapeConfig[];
+  /** The prometheus.yml whose scrape section was read (`--scrape-config`), if any. */
+  scrapeConfigFile: string | undefined;
+  /** The `tail:` section (Promtail shape), if any; its pipeline stages are checked by tail/. */
+  tail: TailConfigFile | undefined;
 }
 
 export const LOG_LEVEL_NAMES = LOG_LEVELS;
@@ -89,5 +115,9 @@ export const DEFAULT_CONFIG: LookoutConfig = {
   retention: { logs: 7, traces: 7, metrics: 30 },
   logLevel: 'info',
   pipeline: { maxBatchRows: 50_000, maxPendingRows: 200_000 },
+  loki: DEFAULT_LOKI_LIMITS,
   configFile: undefined,
+  scrapeConfigs: [],
+  scrapeConfigFile: undefined,
+  tail: undefined,
 };

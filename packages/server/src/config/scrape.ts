@@ -5,16 +5,7 @@
  */
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { z } from 'zod';
-
-const DURATION = /^(?:(\d+)y)?(?:(\d+)w)?(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?(?:(\d+)ms)?$/;
-const DURATION_UNITS = [365 * 86400_000, 7 * 86400_000, 86400_000, 3600_000, 60_000, 1000, 1];
-
-export function parsePromDuration(text: string): number | undefined {
-  if (text === '0') return 0;
-  const m = DURATION.exec(text);
-  if (!m || text === '') return undefined;
-  return DURATION_UNITS.reduce((sum, size, i) => sum + (m[i + 1] === undefined ? 0 : Number(m[i + 1]) * size), 0);
-}
+import { compileRe2, defaultScrapeConfig, isLegacyLabelName, LEGACY_LABEL_NAME, parsePromDuration, RELABEL_ACTIONS, type RelabelConfig, type ScrapeConfig } from '../model/index.js';
 
 const duration = z.string().transform((text, ctx) => {
   const ms = parsePromDuration(text);
@@ -25,31 +16,19 @@ const duration = z.string().transform((text, ctx) => {
   return ms;
 });
 
-const LABEL_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
-const labelName = z.string().regex(LABEL_NAME, { message: 'not a valid label name' });
+const labelName = z.string().regex(LEGACY_LABEL_NAME, { message: 'not a valid label name' });
 const labelSet = z.record(labelName, z.string());
 
-/** Go RE2 → anchored JavaScript RegExp; the same translation the scrape subsystem applies. */
+/** The relabel regex compiled as scrape/ will compile it (model/re2.ts), or why it cannot be. */
 function checkRegex(source: string): string | undefined {
-  let body = source;
-  let flags = '';
-  const flagGroup = /^\(\?([imsU]+)\)/.exec(body);
-  if (flagGroup) {
-    for (const f of flagGroup[1]!) {
-      if (f === 'i' || f === 's') flags += flags.includes(f) ? '' : f;
-      else return `regex flag "${f}" is not supported`;
-    }
-    body = body.slice(flagGroup[0].length);
-  }
   try {
-    new RegExp(`^(?:${body.replace(/\(\?P</g, '(?<').replace(/\\z/g, '$').replace(/\\A/g, '^')})$`, flags);
+    compileRe2(source, { anchored: true, dotAll: true });
     return undefined;
   } catch (error) {
     return `invalid regex ${JSON.stringify(source)}: ${(error as Error).message}`;
   }
 }
 
-const RELABEL_ACTIONS = ['replace', 'keep', 'drop', 'keepequal', 'dropequal', 'hashmod', 'labelmap', 'labeldrop', 'labelkeep', 'lowercase', 'uppercase'] as const;
 const TARGET_TEMPLATE = /^(?:(?:[a-zA-Z_]|\$(?:\{\w+\}|\w+))+\w*)+$/;
 
 const relabelConfig = z
@@ -74,7 +53,7 @@ const relabelConfig = z
     if (action === 'replace' && rc.target_label && !TARGET_TEMPLATE.test(rc.target_label)) {
       ctx.addIssue({ code: 'custom', path: ['target_label'], message: `${JSON.stringify(rc.target_label)} is invalid 'target_label' for replace action` });
     }
-    if (['lowercase', 'uppercase', 'hashmod', 'keepequal', 'dropequal'].includes(action) && rc.target_label && !LABEL_NAME.test(rc.target_label)) {
+    if (['lowercase', 'uppercase', 'hashmod', 'keepequal', 'dropequal'].includes(action) && rc.target_label && !isLegacyLabelName(rc.target_label)) {
       ctx.addIssue({ code: 'custom', path: ['target_label'], message: `${JSON.stringify(rc.target_label)} is invalid 'target_label' for ${action} action` });
     }
     if (action === 'hashmod' && !rc.modulus) ctx.addIssue({ code: 'custom', path: ['modulus'], message: 'relabel configuration for hashmod requires non-zero modulus' });
@@ -85,7 +64,7 @@ const relabelConfig = z
       ctx.addIssue({ code: 'custom', path: ['action'], message: `${action} action requires only 'source_labels' and 'target_label', and no other fields` });
     }
   })
-  .transform((rc) => ({
+  .transform((rc): RelabelConfig => ({
     sourceLabels: rc.source_labels ?? [],
     separator: rc.separator ?? ';',
     targetLabel: rc.target_label ?? '',
@@ -94,8 +73,6 @@ const relabelConfig = z
     replacement: rc.replacement ?? '$1',
     action: rc.action ?? 'replace',
   }));
-
-export type ResolvedRelabelConfig = z.output<typeof relabelConfig>;
 
 const secretOrFile = { password: z.string().optional(), password_file: z.string().optional() };
 
@@ -226,35 +203,7 @@ export const scrapeConfigsSchema = z.array(scrapeConfigRaw).superRefine((list, c
 export type ScrapeGlobalInput = z.output<typeof scrapeGlobalSchema>;
 export type ScrapeConfigInput = z.output<typeof scrapeConfigRaw>;
 
-export interface ResolvedScrapeConfig {
-  jobName: string;
-  scrapeIntervalMs: number;
-  scrapeTimeoutMs: number;
-  scrapeProtocols: string[];
-  metricsPath: string;
-  scheme: 'http' | 'https';
-  params: Record<string, string[]>;
-  honorLabels: boolean;
-  honorTimestamps: boolean;
-  enableCompression: boolean;
-  followRedirects: boolean;
-  basicAuth: { username: string; usernameFile?: string; password?: string; passwordFile?: string } | undefined;
-  authorization: { type: string; credentials?: string; credentialsFile?: string } | undefined;
-  tls: { ca?: string; caFile?: string; cert?: string; certFile?: string; key?: string; keyFile?: string; serverName?: string; insecureSkipVerify: boolean; minVersion?: string };
-  staticConfigs: { targets: string[]; labels: Record<string, string> }[];
-  fileSdConfigs: { files: string[]; refreshIntervalMs: number }[];
-  relabelConfigs: ResolvedRelabelConfig[];
-  metricRelabelConfigs: ResolvedRelabelConfig[];
-  sampleLimit: number;
-  labelLimit: number;
-  labelNameLengthLimit: number;
-  labelValueLengthLimit: number;
-  bodySizeLimitBytes: number;
-}
-
 const SIZE_UNITS: Record<string, number> = { B: 1, KB: 1e3, MB: 1e6, GB: 1e9, KiB: 1024, MiB: 1024 ** 2, GiB: 1024 ** 3 };
-
-const DEFAULT_PROTOCOLS = ['OpenMetricsText1.0.0', 'OpenMetricsText0.0.1', 'PrometheusText1.0.0', 'PrometheusText0.0.4'];
 
 /**
  * Applies Prometheus's defaults (global scrape_interval 1m, scrape_timeout 10s capped at the
@@ -266,14 +215,16 @@ export function resolveScrapeConfigs(
   global: ScrapeGlobalInput | undefined,
   configs: readonly ScrapeConfigInput[],
   configFile: string,
-): { configs: ResolvedScrapeConfig[] } | { error: string } {
-  const globalInterval = global?.scrape_interval ?? 60_000;
-  const globalTimeout = global?.scrape_timeout ?? Math.min(10_000, globalInterval);
+): { configs: ScrapeConfig[] } | { error: string } {
+  const { scrapeIntervalMs, scrapeTimeoutMs } = defaultScrapeConfig('');
+  const globalInterval = global?.scrape_interval ?? scrapeIntervalMs;
+  const globalTimeout = global?.scrape_timeout ?? Math.min(scrapeTimeoutMs, globalInterval);
   if (globalTimeout > globalInterval) return { error: 'global.scrape_timeout: global scrape timeout greater than scrape interval' };
   const base = dirname(resolve(configFile));
   const path = (p: string | undefined) => (p === undefined ? undefined : isAbsolute(p) ? p : resolve(base, p));
-  const out: ResolvedScrapeConfig[] = [];
+  const out: ScrapeConfig[] = [];
   for (const [i, sc] of configs.entries()) {
+    const d = defaultScrapeConfig(sc.job_name);
     const interval = sc.scrape_interval ?? globalInterval;
     if (interval === 0) return { error: `scrape_configs.${i}.scrape_interval: must be greater than 0` };
     const timeout = sc.scrape_timeout ?? Math.min(globalTimeout, interval);
@@ -290,14 +241,14 @@ export function resolveScrapeConfigs(
       jobName: sc.job_name,
       scrapeIntervalMs: interval,
       scrapeTimeoutMs: timeout,
-      scrapeProtocols: sc.scrape_protocols ?? global?.scrape_protocols ?? DEFAULT_PROTOCOLS,
-      metricsPath: sc.metrics_path ?? '/metrics',
-      scheme: sc.scheme ?? 'http',
-      params: sc.params ?? {},
-      honorLabels: sc.honor_labels ?? false,
-      honorTimestamps: sc.honor_timestamps ?? true,
-      enableCompression: sc.enable_compression ?? true,
-      followRedirects: sc.follow_redirects ?? true,
+      scrapeProtocols: sc.scrape_protocols ?? global?.scrape_protocols ?? d.scrapeProtocols,
+      metricsPath: sc.metrics_path ?? d.metricsPath,
+      scheme: sc.scheme ?? d.scheme,
+      params: sc.params ?? d.params,
+      honorLabels: sc.honor_labels ?? d.honorLabels,
+      honorTimestamps: sc.honor_timestamps ?? d.honorTimestamps,
+      enableCompression: sc.enable_compression ?? d.enableCompression,
+      followRedirects: sc.follow_redirects ?? d.followRedirects,
       basicAuth: sc.basic_auth
         ? {
             username: sc.basic_auth.username ?? '',

@@ -5,10 +5,10 @@
  * compiles them, and reports errors with the same key paths.
  */
 import { z } from 'zod';
+import { isLegacyLabelName } from '../model/index.js';
 
 const GO_DURATION = /^([0-9]*\.?[0-9]+(ns|us|µs|ms|s|m|h))+$/;
 const duration = z.string().regex(GO_DURATION, 'expected a duration like "10s", "250ms" or "1m30s"');
-const LABEL_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
 
 const staticConfig = z
   .strictObject({
@@ -17,7 +17,7 @@ const staticConfig = z
   })
   .superRefine((value, ctx) => {
     for (const name of Object.keys(value.labels)) {
-      if (!LABEL_NAME.test(name)) ctx.addIssue({ code: 'custom', path: ['labels', name], message: `invalid label name "${name}"` });
+      if (!isLegacyLabelName(name)) ctx.addIssue({ code: 'custom', path: ['labels', name], message: `invalid label name "${name}"` });
     }
     if (!value.labels.__path__) ctx.addIssue({ code: 'custom', path: ['labels', '__path__'], message: 'required: the glob of the files to tail' });
   });

@@ -24,3 +24,10 @@ export function labelsFingerprint(labels: Labels): string {
   }
   return hash.digest().readBigUInt64BE(0).toString();
 }
+
+/** Prometheus's legacy label-name syntax, what configurations and relabeling accept. */
+export const LEGACY_LABEL_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
+
+export function isLegacyLabelName(name: string): boolean {
+  return LEGACY_LABEL_NAME.test(name);
+}

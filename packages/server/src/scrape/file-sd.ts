@@ -10,14 +10,14 @@ import { basename, dirname, extname, join } from 'node:path';
 import type { Logger } from 'pino';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
+import { LEGACY_LABEL_NAME } from '../model/index.js';
 import type { TargetGroup } from './types.js';
 
-const LABEL_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
 const fileSchema = z.array(
   z
     .object({
       targets: z.array(z.string()),
-      labels: z.record(z.string().regex(LABEL_NAME, { message: 'not a valid label name' }), z.string()).optional(),
+      labels: z.record(z.string().regex(LEGACY_LABEL_NAME, { message: 'not a valid label name' }), z.string()).optional(),
     })
     .strict(),
 );

@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
 import { createGunzip } from 'node:zlib';
-import type { ScrapeConfig } from './types.js';
+import type { ScrapeConfig } from '../model/index.js';
 
 const PROTOCOL_HEADERS: Record<string, string> = {
   PrometheusProto: 'application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=delimited',

@@ -4,20 +4,20 @@
  * /api/v1/targets endpoint serves.
  */
 import type { Logger } from 'pino';
-import { DEFAULT_TENANT, type Labels } from '../model/index.js';
+import { DEFAULT_TENANT, formatPromDuration, type Labels, type ScrapeConfig } from '../model/index.js';
 import type { WritePipeline } from '../pipeline/index.js';
 import type { MetricExemplar } from '../storage/index.js';
-import { formatDuration } from './duration.js';
 import { FileDiscovery } from './file-sd.js';
 import { createScrapeClient, type ScrapeClient } from './http.js';
 import { ScrapeLoop, type LoopState } from './loop.js';
 import type { RelabelRule } from './relabel.js';
 import { buildTargets, compileRelabelConfigs, publicLabels, type DroppedTarget } from './target.js';
-import type { ScrapeConfig, TargetGroup } from './types.js';
+import type { TargetGroup } from './types.js';
 
-export type { ScrapeConfig, RelabelConfig, TargetGroup } from './types.js';
+export type { ScrapeConfig, RelabelConfig } from '../model/index.js';
+export type { TargetGroup } from './types.js';
 export { parseExposition, parseOpenMetrics, parsePrometheusText, ExpositionParseError, type ParsedExposition, type ParsedSample } from './exposition.js';
-export { relabel, compileAnchoredRegex } from './relabel.js';
+export { relabel, compileRelabelRegex } from './relabel.js';
 export { acceptHeader } from './http.js';
 
 /** What /api/v1/targets serves, already in Prometheus's JSON shape. */
@@ -229,8 +229,8 @@ export function createScrapeManager(options: ScrapeManagerOptions): ScrapeManage
           lastScrape: state.lastScrapeMs === 0 ? ZERO_TIME : new Date(state.lastScrapeMs).toISOString(),
           lastScrapeDuration: state.lastDurationSeconds,
           health: state.health,
-          scrapeInterval: formatDuration(target.intervalMs),
-          scrapeTimeout: formatDuration(target.timeoutMs),
+          scrapeInterval: formatPromDuration(target.intervalMs),
+          scrapeTimeout: formatPromDuration(target.timeoutMs),
         });
       }
     }

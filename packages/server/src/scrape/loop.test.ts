@@ -1,42 +1,16 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { pino } from 'pino';
-import type { MetricMetadata, Sample } from '../model/index.js';
+import { defaultScrapeConfig, type MetricMetadata, type RelabelConfig, type Sample, type ScrapeConfig } from '../model/index.js';
 import type { ScrapeClient, ScrapeResponse } from './http.js';
 import { acceptHeader } from './http.js';
 import { mergeTargetLabels, phaseOffsetMs, ScrapeLoop } from './loop.js';
 import { buildTargets, compileRelabelConfigs } from './target.js';
-import type { ScrapeConfig } from './types.js';
 
 const logger = pino({ level: 'silent' });
 
 function config(overrides: Partial<ScrapeConfig> = {}): ScrapeConfig {
-  return {
-    jobName: 'job',
-    scrapeIntervalMs: 60_000,
-    scrapeTimeoutMs: 10_000,
-    scrapeProtocols: ['OpenMetricsText1.0.0', 'OpenMetricsText0.0.1', 'PrometheusText0.0.4'],
-    metricsPath: '/metrics',
-    scheme: 'http',
-    params: {},
-    honorLabels: false,
-    honorTimestamps: true,
-    enableCompression: true,
-    followRedirects: true,
-    basicAuth: undefined,
-    authorization: undefined,
-    tls: { insecureSkipVerify: false },
-    staticConfigs: [],
-    fileSdConfigs: [],
-    relabelConfigs: [],
-    metricRelabelConfigs: [],
-    sampleLimit: 0,
-    labelLimit: 0,
-    labelNameLengthLimit: 0,
-    labelValueLengthLimit: 0,
-    bodySizeLimitBytes: 0,
-    ...overrides,
-  };
+  return { ...defaultScrapeConfig('job'), ...overrides };
 }
 
 test('target labels: defaults, params, relabeling, instance, dropped targets', () => {
@@ -73,7 +47,7 @@ test('target labels: defaults, params, relabeling, instance, dropped targets', (
 });
 
 test('a relabeled __scrape_interval__ changes the interval; an invalid one drops the target', () => {
-  const rule = (value: string) => [{ sourceLabels: [], separator: ';', targetLabel: '__scrape_interval__', regex: '(.*)', modulus: 0, replacement: value, action: 'replace' }];
+  const rule = (value: string): RelabelConfig[] => [{ sourceLabels: [], separator: ';', targetLabel: '__scrape_interval__', regex: '(.*)', modulus: 0, replacement: value, action: 'replace' }];
   const ok = config({ relabelConfigs: rule('2m') });
   assert.equal(buildTargets(ok, compileRelabelConfigs(ok.relabelConfigs), [{ source: 's', targets: ['a:1'], labels: {} }]).active[0]!.intervalMs, 120_000);
   const bad = config({ relabelConfigs: rule('5s') });

@@ -6,13 +6,12 @@
  */
 import { createHash } from 'node:crypto';
 import type { Logger } from 'pino';
-import { sortedLabelEntries, type Labels, type MetricMetadata, type Sample } from '../model/index.js';
+import { sortedLabelEntries, type Labels, type MetricMetadata, type Sample, type ScrapeConfig } from '../model/index.js';
 import type { MetricExemplar } from '../storage/index.js';
 import { decodeExpositionBody, parseExposition } from './exposition.js';
 import type { ScrapeClient } from './http.js';
 import { relabel, type RelabelRule } from './relabel.js';
 import { publicLabels, type Target } from './target.js';
-import type { ScrapeConfig } from './types.js';
 
 export type WriteSamples = (samples: Sample[], metadata: MetricMetadata[] | undefined) => Promise<void>;
 export type WriteExemplars = (exemplars: MetricExemplar[]) => Promise<void>;

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { compileAnchoredRegex, expandTemplate, relabel, type RelabelAction, type RelabelRule } from './relabel.js';
+import type { RelabelAction } from '../model/index.js';
+import { compileRelabelRegex, relabel, type RelabelRule } from './relabel.js';
 
 function rule(partial: Partial<Omit<RelabelRule, 'regex'>> & { regex?: string; action: RelabelAction }): RelabelRule {
   const regexText = partial.regex ?? '(.*)';
@@ -11,25 +12,19 @@ function rule(partial: Partial<Omit<RelabelRule, 'regex'>> & { regex?: string; a
     modulus: 0,
     replacement: '$1',
     ...partial,
-    regex: compileAnchoredRegex(regexText),
+    regex: compileRelabelRegex(regexText),
     regexText,
   };
 }
 
 test('regexes are anchored and Go syntax is translated', () => {
-  assert.ok(compileAnchoredRegex('foo').test('foo'));
-  assert.ok(!compileAnchoredRegex('foo').test('xfoox'));
-  assert.ok(!compileAnchoredRegex('a|b').test('ab'));
-  assert.ok(compileAnchoredRegex('(?i)FOO').test('foo'));
-  assert.equal(compileAnchoredRegex('(?P<host>[^:]+):\\d+').exec('h:1')?.groups?.host, 'h');
-});
-
-test('Go Expand: $1, ${1}, $name, $$ and the longest-name rule', () => {
-  const match = /^(?<first>a)(b)$/.exec('ab')!;
-  assert.equal(expandTemplate('$1-${2}-$first-$$', match), 'a-b-a-$');
-  assert.equal(expandTemplate('$1x', match), ''); // "$1x" names group "1x", which does not exist
-  assert.equal(expandTemplate('${1}x', match), 'ax');
-  assert.equal(expandTemplate('$9', match), '');
+  assert.ok(compileRelabelRegex('foo').test('foo'));
+  assert.ok(!compileRelabelRegex('foo').test('xfoox'));
+  assert.ok(!compileRelabelRegex('a|b').test('ab'));
+  assert.ok(compileRelabelRegex('(?i)FOO').test('foo'));
+  assert.equal(compileRelabelRegex('(?P<host>[^:]+):\\d+').exec('h:1')?.groups?.host, 'h');
+  // Prometheus wraps the regex in ^(?s:…)$, so `.` crosses newlines in label values.
+  assert.ok(compileRelabelRegex('a.b').test('a\nb'));
 });
 
 test('replace joins source labels with the separator and writes the target', () => {

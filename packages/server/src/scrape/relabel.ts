@@ -1,25 +1,11 @@
 /**
- * Relabeling with Prometheus's semantics (model/relabel): regexes are fully anchored, the
- * replacement expands `$1`, `${1}` and `$name` like Go's Regexp.Expand, source values are joined
- * with the separator (default `;`), hashmod uses the last 8 bytes of the MD5 sum.
+ * Relabeling with Prometheus's semantics (model/relabel): regexes are fully anchored and `.`
+ * matches newline, the replacement expands `$1`, `${1}` and `$name` like Go's Regexp.Expand,
+ * source values are joined with the separator (default `;`), hashmod uses the last 8 bytes of
+ * the MD5 sum.
  */
 import { createHash } from 'node:crypto';
-import type { Labels } from '../model/index.js';
-
-export const RELABEL_ACTIONS = [
-  'replace',
-  'keep',
-  'drop',
-  'keepequal',
-  'dropequal',
-  'hashmod',
-  'labelmap',
-  'labeldrop',
-  'labelkeep',
-  'lowercase',
-  'uppercase',
-] as const;
-export type RelabelAction = (typeof RELABEL_ACTIONS)[number];
+import { compileRe2, expandRe2Template, isLegacyLabelName, type Labels, type RelabelAction } from '../model/index.js';
 
 /** A relabel_config after defaults were applied. */
 export interface RelabelRule {
@@ -34,79 +20,9 @@ export interface RelabelRule {
   action: RelabelAction;
 }
 
-export const DEFAULT_REGEX = '(.*)';
-
-/**
- * Compiles a Go RE2 regex anchored at both ends into a JavaScript RegExp. Handles the syntax
- * that differs: `(?P<name>`, leading flag groups `(?i)`/`(?s)`, `\z` and `\A`.
- */
-export function compileAnchoredRegex(source: string): RegExp {
-  let body = source;
-  let flags = '';
-  const flagGroup = /^\(\?([imsU]+)\)/.exec(body);
-  if (flagGroup) {
-    for (const f of flagGroup[1]!) {
-      if (f === 'i' && !flags.includes('i')) flags += 'i';
-      else if (f === 's' && !flags.includes('s')) flags += 's';
-      else if (f !== 'i' && f !== 's') throw new Error(`regex flag "${f}" is not supported`);
-    }
-    body = body.slice(flagGroup[0].length);
-  }
-  body = body.replace(/\(\?P</g, '(?<').replace(/\\z/g, '$').replace(/\\A/g, '^');
-  return new RegExp(`^(?:${body})$`, flags);
-}
-
-/** Go's Regexp.Expand for a template against a match. */
-export function expandTemplate(template: string, match: RegExpExecArray): string {
-  let out = '';
-  for (let i = 0; i < template.length; i++) {
-    const c = template[i]!;
-    if (c !== '$' || i + 1 >= template.length) {
-      out += c;
-      continue;
-    }
-    const next = template[i + 1]!;
-    if (next === '$') {
-      out += '$';
-      i++;
-      continue;
-    }
-    let name: string;
-    let end: number;
-    if (next === '{') {
-      const close = template.indexOf('}', i + 2);
-      const inner = close < 0 ? '' : template.slice(i + 2, close);
-      if (close < 0 || !/^\w+$/.test(inner)) {
-        // Go copies a malformed reference literally.
-        out += c;
-        continue;
-      }
-      name = inner;
-      end = close + 1;
-    } else {
-      const m = /^\w+/.exec(template.slice(i + 1));
-      if (!m) {
-        out += c;
-        continue;
-      }
-      name = m[0];
-      end = i + 1 + name.length;
-    }
-    if (/^\d+$/.test(name)) {
-      const index = Number(name);
-      out += index < match.length ? (match[index] ?? '') : '';
-    } else {
-      out += match.groups?.[name] ?? '';
-    }
-    i = end - 1;
-  }
-  return out;
-}
-
-const LABEL_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
-
-export function isValidLabelName(name: string): boolean {
-  return LABEL_NAME.test(name);
+/** Prometheus compiles relabel regexes as `^(?s:…)$`: anchored, `.` matching newline. Throws Re2Error. */
+export function compileRelabelRegex(source: string): RegExp {
+  return compileRe2(source, { anchored: true, dotAll: true });
 }
 
 /**
@@ -134,9 +50,9 @@ export function relabel(input: Labels, rules: readonly RelabelRule[]): Labels | 
       case 'replace': {
         const match = rule.regex.exec(value);
         if (!match) break;
-        const target = expandTemplate(rule.targetLabel, match);
-        if (!isValidLabelName(target)) break;
-        const result = expandTemplate(rule.replacement, match);
+        const target = expandRe2Template(rule.targetLabel, match);
+        if (!isLegacyLabelName(target)) break;
+        const result = expandRe2Template(rule.replacement, match);
         if (result === '') delete labels[target];
         else labels[target] = result;
         break;
@@ -157,7 +73,7 @@ export function relabel(input: Labels, rules: readonly RelabelRule[]): Labels | 
         for (const [name, labelValue] of Object.entries({ ...labels })) {
           const match = rule.regex.exec(name);
           if (match) {
-            const newName = expandTemplate(rule.replacement, match);
+            const newName = expandRe2Template(rule.replacement, match);
             setOrDelete(labels, newName, labelValue);
           }
         }

@@ -2,21 +2,20 @@
  * Turning discovered targets into scrape targets, as Prometheus's PopulateLabels does: scrape
  * defaults as `__`-labels, relabel_configs, `instance` from `__address__`, `__meta_*` removed.
  */
-import type { Labels } from '../model/index.js';
-import { formatDuration, parseDuration } from './duration.js';
-import { compileAnchoredRegex, relabel, type RelabelAction, type RelabelRule } from './relabel.js';
-import type { RelabelConfig, ScrapeConfig, TargetGroup } from './types.js';
+import { formatPromDuration, parsePromDuration, type Labels, type RelabelConfig, type ScrapeConfig } from '../model/index.js';
+import { compileRelabelRegex, relabel, type RelabelRule } from './relabel.js';
+import type { TargetGroup } from './types.js';
 
 export function compileRelabelConfigs(configs: readonly RelabelConfig[]): RelabelRule[] {
   return configs.map((rc) => ({
     sourceLabels: rc.sourceLabels,
     separator: rc.separator,
     targetLabel: rc.targetLabel,
-    regex: compileAnchoredRegex(rc.regex),
+    regex: compileRelabelRegex(rc.regex),
     regexText: rc.regex,
     modulus: rc.modulus,
     replacement: rc.replacement,
-    action: rc.action as RelabelAction,
+    action: rc.action,
   }));
 }
 
@@ -54,8 +53,8 @@ export function buildTargets(config: ScrapeConfig, rules: RelabelRule[], groups:
       const discovered: Labels = { ...group.labels, __address__: address };
       const defaults: Labels = {
         job: config.jobName,
-        __scrape_interval__: formatDuration(config.scrapeIntervalMs),
-        __scrape_timeout__: formatDuration(config.scrapeTimeoutMs),
+        __scrape_interval__: formatPromDuration(config.scrapeIntervalMs),
+        __scrape_timeout__: formatPromDuration(config.scrapeTimeoutMs),
         __metrics_path__: config.metricsPath,
         __scheme__: config.scheme,
       };
@@ -86,8 +85,8 @@ function populate(config: ScrapeConfig, rules: RelabelRule[], discovered: Labels
   if (address.includes('/')) return { reason: `invalid address "${address}"` };
   const scheme = labels.__scheme__ ?? config.scheme;
   if (scheme !== 'http' && scheme !== 'https') return { reason: `invalid scheme "${scheme}"` };
-  const intervalMs = parseDuration(labels.__scrape_interval__ ?? '');
-  const timeoutMs = parseDuration(labels.__scrape_timeout__ ?? '');
+  const intervalMs = parsePromDuration(labels.__scrape_interval__ ?? '');
+  const timeoutMs = parsePromDuration(labels.__scrape_timeout__ ?? '');
   if (intervalMs === undefined || intervalMs === 0) return { reason: `invalid scrape interval "${labels.__scrape_interval__ ?? ''}"` };
   if (timeoutMs === undefined || timeoutMs === 0) return { reason: `invalid scrape timeout "${labels.__scrape_timeout__ ?? ''}"` };
   if (timeoutMs > intervalMs) return { reason: `scrape timeout cannot be greater than scrape interval ("${labels.__scrape_timeout__}" > "${labels.__scrape_interval__}")` };

@@ -7,6 +7,16 @@ export interface Appender {
   /** Samples of one tenant; series rows are written as needed. */
   appendSamples(tenant: string, samples: readonly Sample[]): Promise<void>;
   appendMetadata(tenant: string, metadata: readonly MetricMetadata[]): Promise<void>;
+  /** Exemplars of one tenant (remote-write); stored beside the samples, not through them. */
+  appendExemplars(tenant: string, exemplars: readonly MetricExemplar[]): Promise<void>;
+}
+
+/** A Prometheus exemplar: a sample of a series carrying its own labels (e.g. trace_id). */
+export interface MetricExemplar {
+  seriesLabels: Labels;
+  labels: Labels;
+  value: number;
+  timestampMs: number;
 }
 
 export interface TimeRange {
@@ -83,10 +93,81 @@ export interface LogQuery {
   limit: number;
 }
 
+/**
+ * A line filter pushed down to storage: a line passes a positive filter when it matches any of
+ * `values`, a negative one when it matches none. `contains` is a substring test, `regex` an
+ * unanchored RE2 match, `like` a SQL LIKE pattern (Loki's `|>` patterns).
+ */
+export interface LogLineFilter {
+  negate: boolean;
+  kind: 'contains' | 'regex' | 'like';
+  values: string[];
+}
+
+/** Log entries of the streams matching `matchers` (on Loki stream labels) whose line passes every filter. */
+export interface LogStreamSelect {
+  tenant: string;
+  matchers: readonly LabelMatcher[];
+  lineFilters: readonly LogLineFilter[];
+  /** Inclusive start, exclusive end. */
+  startNs: bigint;
+  endNs: bigint;
+  direction: 'forward' | 'backward';
+  /** At most this many entries (all when absent). */
+  limit?: number;
+}
+
+export interface LogStreamEntry {
+  timestampNs: bigint;
+  line: string;
+  streamLabels: Labels;
+  /**
+   * Loki 3's structured metadata: log attributes, resource attributes not promoted to stream
+   * labels, trace_id/span_id/severity_text when set; names with characters outside
+   * [a-zA-Z0-9_] turned into `_`.
+   */
+  structuredMetadata: Labels;
+}
+
+/**
+ * Count and byte totals per stream and time bucket, computed in storage. Bucket `i` holds the
+ * entries with originNs + (i-1)·bucketNs < t <= originNs + i·bucketNs (Loki's left-open windows).
+ */
+export interface LogBucketSelect extends Omit<LogStreamSelect, 'direction' | 'limit'> {
+  originNs: bigint;
+  bucketNs: bigint;
+  /** Sum line bytes per bucket too (bytes_over_time); otherwise `bytes` is 0 and Body unread. */
+  bytes?: boolean;
+  /**
+   * Group by these labels' values only, instead of by whole label sets (for `sum by (...)`).
+   * Plain names ([a-zA-Z][a-zA-Z0-9]*), resolved as a LogQL pipeline would: structured metadata,
+   * else the stream label, else — with `json` — the top-level JSON field of the line as Loki's
+   * json parser labels it. With `json`, rows are also grouped by whether the line is a JSON object.
+   */
+  groupBy?: { labels: readonly string[]; json: boolean };
+}
+
+export interface LogBucketSeries {
+  /** Without groupBy: the series' stream labels and structured metadata. */
+  streamLabels: Labels;
+  structuredMetadata: Labels;
+  /** With groupBy: the group's label values (empty ones absent). */
+  groupLabels?: Labels;
+  /** With groupBy.json: the lines are not JSON objects (Loki: JSONParserErr). */
+  jsonInvalid?: boolean;
+  buckets: { index: number; count: number; bytes: number }[];
+}
+
 export interface LogQuerier {
   /** Newest first. */
   queryLogs(query: LogQuery): Promise<LogRecord[]>;
   countLogs(tenant: string): Promise<number>;
+  /**
+   * Entries in time order (ascending for forward, descending for backward), delivered in pages
+   * to `onPage`; resolves when all are delivered or onPage returns false.
+   */
+  selectLogEntries(query: LogStreamSelect, onPage: (entries: LogStreamEntry[]) => boolean | void): Promise<void>;
+  countLogBuckets(query: LogBucketSelect): Promise<LogBucketSeries[]>;
 }
 
 export interface SeriesQuery {
@@ -126,6 +207,29 @@ export interface SeriesQuerier {
   select(query: SeriesSelect): Promise<StoredSeries[]>;
   selectSeries(query: SeriesQuery): Promise<StoredSeries[]>;
   metricMetadata(tenant: string): Promise<MetricMetadata[]>;
+  /** Label sets of the series matching any of the matcher sets (all series when none), sorted. */
+  series(query: SeriesMatch): Promise<Labels[]>;
+  /** Label names of the matching series, sorted. */
+  labelNames(query: SeriesMatch): Promise<string[]>;
+  /** Values of one label on the matching series, sorted; empty values are absent labels. */
+  labelValues(query: SeriesMatch & { name: string }): Promise<string[]>;
+  /** Metadata per metric family, newest entry each; optionally one metric. */
+  metadata(query: { tenant: string; metric?: string; limit?: number }): Promise<MetricMetadata[]>;
+  /** Exemplars of the series matching any of the matcher sets, in [startMs, endMs]. */
+  exemplars(query: SeriesMatch): Promise<{ seriesLabels: Labels; exemplars: { labels: Labels; value: number; timestampMs: number }[] }[]>;
+}
+
+/**
+ * Series lookup as Prometheus's /api/v1/series, /labels, /label/<name>/values take it: a union
+ * of matcher sets (`match[]`), a time range (open ends are undefined), and a result limit.
+ */
+export interface SeriesMatch {
+  tenant: string;
+  matcherSets: readonly (readonly LabelMatcher[])[];
+  startMs?: number;
+  endMs?: number;
+  /** At most this many results (0 or undefined: no limit). */
+  limit?: number;
 }
 
 export interface RetentionDays {
@@ -144,11 +248,47 @@ export interface StorageOptions {
   readPoolSize?: number;
 }
 
+/** A Loki index read: streams of a tenant with entries in [startNs, endNs]. */
+export interface LogStreamQuery {
+  tenant: string;
+  startNs: bigint;
+  endNs: bigint;
+  /** Stream selectors (matchers on stream labels); a stream matches any one of them. None: all streams. */
+  selectors?: readonly (readonly LabelMatcher[])[];
+}
+
+export interface LogVolumeQuery extends LogStreamQuery {
+  /** Labels to group by; empty: the selectors' label names (all labels for `{}`). */
+  targetLabels: string[];
+  /** `series`: one result per label combination; `labels`: one per label name. */
+  aggregateBy: 'series' | 'labels';
+  limit: number;
+  /** Bucket width for volume_range; absent: one bucket ending at endNs. */
+  stepMs?: number;
+}
+
+export interface LogVolumeSeries {
+  labels: Labels;
+  points: { timestampMs: number; bytes: number }[];
+}
+
+/** Loki's index API over stream labels (labels, label values, series, index stats, volume). */
+export interface LogStreamQuerier {
+  labelNames(query: LogStreamQuery): Promise<string[]>;
+  labelValues(query: LogStreamQuery & { name: string }): Promise<string[]>;
+  /** Distinct label sets, labels sorted by name. */
+  series(query: LogStreamQuery): Promise<Labels[]>;
+  /** `chunks` counts streams: Lookout keeps no chunks. Bytes are line bytes. */
+  indexStats(query: LogStreamQuery): Promise<{ streams: number; chunks: number; entries: number; bytes: number }>;
+  volume(query: LogVolumeQuery): Promise<LogVolumeSeries[]>;
+}
+
 export interface Storage {
   readonly appender: Appender;
   readonly spans: SpanQuerier;
   readonly logs: LogQuerier;
   readonly series: SeriesQuerier;
+  readonly logStreams: LogStreamQuerier;
   readonly kind: 'embedded' | 'server';
   /** Storage reachable and migrations applied. */
   ready(): Promise<boolean>;

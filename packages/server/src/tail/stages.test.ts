@@ -2,7 +2,6 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { compileStages, newEntry, StageConfigError, type Entry } from './stages.js';
 import { logfmtPairs } from './logfmt.js';
-import { compileGoRegex } from './regex.js';
 import { compileLogSelector } from '../logql/index.js';
 
 const READ_AT = 1_000_000_000_000_000_000n;
@@ -85,13 +84,11 @@ test('regex: RE2 named groups, unmatched groups are empty, source', () => {
   assert.match(configError([{ regex: { expression: '(?P<a>' } }]).message, /invalid regular expression/);
 });
 
-test('Go RE2 syntax maps onto JavaScript', () => {
-  assert.ok(compileGoRegex('(?i)^error').test('ERROR: x'));
-  assert.ok(compileGoRegex('^[[:digit:]]+[[:space:]]\\Q1+1\\E$').test('42 1+1'));
-  assert.ok(compileGoRegex('\\Aabc\\z').test('abc'));
-  assert.ok(!compileGoRegex('\\Aabc\\z').test('abc\n'));
-  assert.ok(compileGoRegex('[]a]').test(']'));
-  assert.throws(() => compileGoRegex('a(?i)b'), /inline flag groups/);
+test('regex stage: Go RE2 syntax (model/re2.ts), `.` stops at newlines as in Go, unsupported syntax refused at load', () => {
+  const [e] = run([{ regex: { expression: '(?i)^(?P<level>error)[[:space:]]\\Q1+1\\E(?P<rest>.*)' } }], ['ERROR 1+1 a\nb']);
+  assert.equal(e!.extracted.level, 'ERROR');
+  assert.equal(e!.extracted.rest, ' a');
+  assert.match(configError([{ regex: { expression: 'a(?i)b' } }]).message, /invalid regular expression: inline flag groups/);
 });
 
 test('labels: from extracted values (renamed or same name); non-strings converted; missing skipped', () => {

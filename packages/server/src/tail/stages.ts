@@ -10,8 +10,8 @@
  */
 import { compile as compileJmes, TreeInterpreter, type JSONValue } from '@jmespath-community/jmespath';
 import { z } from 'zod';
+import { compileRe2, isLegacyLabelName, re2GroupNames } from '../model/index.js';
 import { logfmtPairs } from './logfmt.js';
-import { compileGoRegex, groupNames } from './regex.js';
 import { checkLocation, isTimestampFormat, timestampParser, type TimestampParser } from './timestamp.js';
 import { parseByteSize, parseGoDuration } from './units.js';
 
@@ -67,7 +67,14 @@ export function extractedToString(value: unknown): string | undefined {
   return undefined;
 }
 
-const LABEL_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
+/**
+ * What a parsing stage reads: the line, or its `source` from the extracted map; undefined when
+ * that is missing or not text (the entry then passes through untouched).
+ */
+function stageInput(entry: Entry, source: string | undefined): string | undefined {
+  if (source === undefined) return entry.line;
+  return source in entry.extracted ? extractedToString(entry.extracted[source]) : undefined;
+}
 
 function parseWith<T>(schema: z.ZodType<T>, value: unknown, path: (string | number)[]): T {
   const result = schema.safeParse(value ?? {});
@@ -82,7 +89,7 @@ function parseWith<T>(schema: z.ZodType<T>, value: unknown, path: (string | numb
 
 function regexOrThrow(expression: string, path: (string | number)[]): RegExp {
   try {
-    return compileGoRegex(expression);
+    return compileRe2(expression);
   } catch (error) {
     throw new StageConfigError(path, `invalid regular expression: ${(error as Error).message}`);
   }
@@ -117,13 +124,8 @@ function jsonStage(config: unknown, path: (string | number)[]): StageFactory {
   });
   const stage: StageInstance = {
     process(entry, emit) {
-      let input = entry.line;
-      if (cfg.source !== undefined) {
-        if (!(cfg.source in entry.extracted)) return emit(entry);
-        const text = extractedToString(entry.extracted[cfg.source]);
-        if (text === undefined) return emit(entry);
-        input = text;
-      }
+      const input = stageInput(entry, cfg.source);
+      if (input === undefined) return emit(entry);
       let data: unknown;
       try {
         data = JSON.parse(input);
@@ -165,12 +167,8 @@ function logfmtStage(config: unknown, path: (string | number)[]): StageFactory {
   for (const [name, key] of Object.entries(cfg.mapping)) inverse.set(key || name, name);
   const stage: StageInstance = {
     process(entry, emit) {
-      let input = entry.line;
-      if (cfg.source !== undefined) {
-        const text = cfg.source in entry.extracted ? extractedToString(entry.extracted[cfg.source]) : undefined;
-        if (text === undefined) return emit(entry);
-        input = text;
-      }
+      const input = stageInput(entry, cfg.source);
+      if (input === undefined) return emit(entry);
       for (const [key, value] of logfmtPairs(input)) {
         const name = inverse.get(key);
         if (name !== undefined) entry.extracted[name] = value;
@@ -184,15 +182,11 @@ function logfmtStage(config: unknown, path: (string | number)[]): StageFactory {
 function regexStage(config: unknown, path: (string | number)[]): StageFactory {
   const cfg = parseWith(z.strictObject({ expression: z.string().min(1, 'expression is required'), source }), config, path);
   const re = regexOrThrow(cfg.expression, [...path, 'expression']);
-  const names = groupNames(re);
+  const names = re2GroupNames(re);
   const stage: StageInstance = {
     process(entry, emit) {
-      let input = entry.line;
-      if (cfg.source !== undefined) {
-        const text = cfg.source in entry.extracted ? extractedToString(entry.extracted[cfg.source]) : undefined;
-        if (text === undefined) return emit(entry);
-        input = text;
-      }
+      const input = stageInput(entry, cfg.source);
+      if (input === undefined) return emit(entry);
       const m = re.exec(input);
       if (m?.groups) {
         // Go sets every named group, with "" for those that did not participate.
@@ -212,7 +206,7 @@ function labelMapping(config: unknown, path: (string | number)[]): [string, stri
   const entries = Object.entries(cfg);
   if (entries.length === 0) throw new StageConfigError(path, 'label stage config cannot be empty');
   return entries.map(([name, from]) => {
-    if (!LABEL_NAME.test(name)) throw new StageConfigError([...path, name], `invalid label name: ${name}`);
+    if (!isLegacyLabelName(name)) throw new StageConfigError([...path, name], `invalid label name: ${name}`);
     return [name, from || name];
   });
 }
@@ -262,7 +256,7 @@ function structuredMetadataStage(config: unknown, path: (string | number)[]): St
 
 function staticLabelsStage(config: unknown, path: (string | number)[]): StageFactory {
   const cfg = parseWith(z.record(z.string(), z.string().nullable()), config, path);
-  for (const name of Object.keys(cfg)) if (!LABEL_NAME.test(name)) throw new StageConfigError([...path, name], `invalid label name: ${name}`);
+  for (const name of Object.keys(cfg)) if (!isLegacyLabelName(name)) throw new StageConfigError([...path, name], `invalid label name: ${name}`);
   const stage: StageInstance = {
     process(entry, emit) {
       for (const [name, value] of Object.entries(cfg)) if (value) entry.labels[name] = value;
@@ -544,21 +538,26 @@ export interface CompileOptions {
   compileSelector?: SelectorCompiler;
 }
 
-export const SUPPORTED_STAGES = [
-  'json',
-  'logfmt',
-  'regex',
-  'labels',
-  'structured_metadata',
-  'static_labels',
-  'labeldrop',
-  'labelallow',
-  'timestamp',
-  'output',
-  'drop',
-  'multiline',
-  'match',
-] as const;
+type StageBuilder = (config: unknown, at: (string | number)[], options: CompileOptions) => StageFactory;
+
+/** Promtail's stage names and what builds each. */
+const STAGE_BUILDERS: Record<string, StageBuilder> = {
+  json: jsonStage,
+  logfmt: logfmtStage,
+  regex: regexStage,
+  labels: labelsStage,
+  structured_metadata: structuredMetadataStage,
+  static_labels: staticLabelsStage,
+  labeldrop: (config, at) => labelDropStage(config, at, false),
+  labelallow: (config, at) => labelDropStage(config, at, true),
+  timestamp: timestampStage,
+  output: outputStage,
+  drop: dropStage,
+  multiline: multilineStage,
+  match: matchStage,
+};
+
+export const SUPPORTED_STAGES: readonly string[] = Object.keys(STAGE_BUILDERS);
 
 /** A pipeline's per-file state. */
 export interface PipelineInstance {
@@ -582,36 +581,9 @@ export function compileStages(stages: readonly unknown[], options: CompileOption
     const name = keys[0]!;
     const config = (raw as Record<string, unknown>)[name];
     const at = [...path, name];
-    switch (name) {
-      case 'json':
-        return jsonStage(config, at);
-      case 'logfmt':
-        return logfmtStage(config, at);
-      case 'regex':
-        return regexStage(config, at);
-      case 'labels':
-        return labelsStage(config, at);
-      case 'structured_metadata':
-        return structuredMetadataStage(config, at);
-      case 'static_labels':
-        return staticLabelsStage(config, at);
-      case 'labeldrop':
-        return labelDropStage(config, at, false);
-      case 'labelallow':
-        return labelDropStage(config, at, true);
-      case 'timestamp':
-        return timestampStage(config, at);
-      case 'output':
-        return outputStage(config, at);
-      case 'drop':
-        return dropStage(config, at);
-      case 'multiline':
-        return multilineStage(config, at);
-      case 'match':
-        return matchStage(config, at, options);
-      default:
-        throw new StageConfigError(path, `unsupported stage "${name}" (supported: ${SUPPORTED_STAGES.join(', ')})`);
-    }
+    const build = Object.hasOwn(STAGE_BUILDERS, name) ? STAGE_BUILDERS[name] : undefined;
+    if (build === undefined) throw new StageConfigError(path, `unsupported stage "${name}" (supported: ${SUPPORTED_STAGES.join(', ')})`);
+    return build(config, at, options);
   });
   return {
     instantiate(): PipelineInstance {

@@ -100,6 +100,8 @@ const KEYWORD_WORDS = new Set([
   'fill_right',
   'bool',
 ]);
+const SINGLE_CHAR_TOKENS: Record<string, TokenKind> = { '(': 'LEFT_PAREN', ')': 'RIGHT_PAREN', ',': 'COMMA', '+': 'ADD', '-': 'SUB', '*': 'MUL', '/': 'DIV', '%': 'MOD', '^': 'POW' };
+
 const PREPROCESSOR_WORDS = new Set(['start', 'end', 'step', 'range', 'max_of', 'min_of']);
 const DURATION_KEYWORDS = new Set(['step', 'range', 'max_of', 'min_of']);
 
@@ -230,28 +232,9 @@ class Lexer {
       this.emit('EOF');
       return false;
     }
+    const common = this.parenOrOperator(r);
+    if (common !== undefined) return common;
     switch (r) {
-      case ',':
-        this.emit('COMMA');
-        return true;
-      case '*':
-        this.emit('MUL');
-        return true;
-      case '/':
-        this.emit('DIV');
-        return true;
-      case '%':
-        this.emit('MOD');
-        return true;
-      case '+':
-        this.emit('ADD');
-        return true;
-      case '-':
-        this.emit('SUB');
-        return true;
-      case '^':
-        this.emit('POW');
-        return true;
       case '=': {
         const t = this.peek();
         if (t === '=') {
@@ -285,15 +268,6 @@ class Lexer {
         return this.string(r);
       case '`':
         return this.rawString();
-      case '(':
-        this.emit('LEFT_PAREN');
-        this.parenDepth++;
-        return true;
-      case ')':
-        this.emit('RIGHT_PAREN');
-        this.parenDepth--;
-        if (this.parenDepth < 0) return this.failAfterEmit(`unexpected right parenthesis ')'`);
-        return true;
       case '{':
         this.emit('LEFT_BRACE');
         this.braceOpen = true;
@@ -397,9 +371,24 @@ class Lexer {
     return this.fail(`unexpected character inside braces: ${goQuoteRune(r)}`);
   }
 
+  /**
+   * Parentheses, `,` and the arithmetic operators read the same at the top level and in
+   * duration expressions. Undefined when `r` is none of them.
+   */
+  private parenOrOperator(r: string): boolean | undefined {
+    const kind = Object.hasOwn(SINGLE_CHAR_TOKENS, r) ? SINGLE_CHAR_TOKENS[r]! : undefined;
+    if (kind === undefined) return undefined;
+    this.emit(kind);
+    if (kind === 'LEFT_PAREN') this.parenDepth++;
+    if (kind === 'RIGHT_PAREN' && --this.parenDepth < 0) return this.failAfterEmit(`unexpected right parenthesis ')'`);
+    return true;
+  }
+
   private durationExpr(): boolean {
     const r = this.next();
     if (r === '') return this.fail('unexpected end of input in duration expression');
+    const common = this.parenOrOperator(r);
+    if (common !== undefined) return common;
     switch (r) {
       case ']':
         this.emit('RIGHT_BRACKET');
@@ -412,36 +401,6 @@ class Lexer {
         if (!this.gotDuration) return this.failAfterEmit('unexpected colon before duration in duration expression');
         if (this.gotColon) return this.failAfterEmit('unexpected repeated colon in duration expression');
         this.gotColon = true;
-        return true;
-      case '(':
-        this.emit('LEFT_PAREN');
-        this.parenDepth++;
-        return true;
-      case ')':
-        this.emit('RIGHT_PAREN');
-        this.parenDepth--;
-        if (this.parenDepth < 0) return this.failAfterEmit(`unexpected right parenthesis ')'`);
-        return true;
-      case '+':
-        this.emit('ADD');
-        return true;
-      case '-':
-        this.emit('SUB');
-        return true;
-      case '*':
-        this.emit('MUL');
-        return true;
-      case '/':
-        this.emit('DIV');
-        return true;
-      case '%':
-        this.emit('MOD');
-        return true;
-      case '^':
-        this.emit('POW');
-        return true;
-      case ',':
-        this.emit('COMMA');
         return true;
     }
     if (isSpace(r)) {
@@ -718,6 +677,9 @@ function goQuoteTruncated(s: string): string {
   return chars.length > 10 ? `${goQuote(chars.slice(0, 10).join(''))}...` : goQuote(s);
 }
 
+/** Go's one-letter escapes for control characters. */
+const CONTROL_ESCAPES: Record<string, number> = { a: 7, b: 8, f: 12, n: 10, r: 13, t: 9, v: 11 };
+
 /** Unquotes a STRING token's text with Go semantics (the lexer has already validated escapes). */
 export function unquoteString(text: string): string {
   const quote = text[0];
@@ -740,28 +702,12 @@ export function unquoteString(text: string): string {
     }
     const e = body[i + 1]!;
     i += 2;
+    const control = CONTROL_ESCAPES[e];
+    if (control !== undefined) {
+      bytes.push(control);
+      continue;
+    }
     switch (e) {
-      case 'a':
-        bytes.push(7);
-        break;
-      case 'b':
-        bytes.push(8);
-        break;
-      case 'f':
-        bytes.push(12);
-        break;
-      case 'n':
-        bytes.push(10);
-        break;
-      case 'r':
-        bytes.push(13);
-        break;
-      case 't':
-        bytes.push(9);
-        break;
-      case 'v':
-        bytes.push(11);
-        break;
       case 'x':
         bytes.push(parseInt(body.slice(i, i + 2), 16));
         i += 2;

@@ -12,6 +12,7 @@
  */
 import { parser as lezerParser } from '@prometheus-io/lezer-promql';
 import type { SyntaxNode } from '@lezer/common';
+import { re2SyntaxError } from '../../model/index.js';
 import type {
   AggregateOp,
   AtModifier,
@@ -27,7 +28,7 @@ import type {
 import { PromqlParseError } from './errors.js';
 import { PROMQL_FUNCTIONS } from './functions.js';
 import { describeToken, goQuote, lexPromql, unquoteString, type Token } from './lexer.js';
-import { checkRegexp, toJsRegExp } from './regexp.js';
+import { toJsRegExp } from './regexp.js';
 
 export interface ParseOptions {
   /** Allow Prometheus's experimental functions and `limitk`/`limit_ratio` (Prometheus: --enable-feature=promql-experimental-functions). Default false, as Prometheus. */
@@ -783,7 +784,7 @@ class Parse {
         const type = MATCH_OPS[this.children(opNode!)[0]!.name]!;
         const value = unquoteString(this.token(valueNode!.from).text);
         if (type === '=~' || type === '!~') {
-          const problem = checkRegexp(value);
+          const problem = re2SyntaxError(value);
           if (problem !== undefined) this.fail({ start: labelNode!.from, end: valueNode!.to }, problem);
         }
         matchers.push({ type, name: labelName, value });

@@ -3,6 +3,7 @@
  * printer.go), `formatPromql` its Prettify (prettier.go, used by /api/v1/format_query) and
  * `promqlAstToJson` the tree /api/v1/parse_query returns (web/api/v1/translate_ast.go).
  */
+import { formatPromDuration, isLegacyLabelName } from '../../model/index.js';
 import type { AtModifier, Expr, LabelMatcher, Subquery, VectorMatching, VectorSelector } from '../ast.js';
 import { goQuote } from './lexer.js';
 import { PROMQL_FUNCTIONS } from './functions.js';
@@ -29,42 +30,12 @@ export function formatFloat(v: number): string {
   return negative ? `-${out}` : out;
 }
 
-/** Prometheus's model.Duration String() for milliseconds: `1h30m`, `90d`, `1y`, `0s`. */
-export function formatDurationMs(ms: number): string {
-  ms = Math.trunc(ms);
-  if (ms === 0) return '0s';
-  let sign = '';
-  if (ms < 0) {
-    sign = '-';
-    ms = -ms;
-  }
-  let r = '';
-  const unit = (name: string, mult: number, exact: boolean): void => {
-    if (exact && ms % mult !== 0) return;
-    const v = Math.floor(ms / mult);
-    if (v > 0) {
-      r += `${v}${name}`;
-      ms -= v * mult;
-    }
-  };
-  unit('y', 1000 * 60 * 60 * 24 * 365, true);
-  unit('w', 1000 * 60 * 60 * 24 * 7, true);
-  unit('d', 1000 * 60 * 60 * 24, false);
-  unit('h', 1000 * 60 * 60, false);
-  unit('m', 1000 * 60, false);
-  unit('s', 1000, false);
-  unit('ms', 1, false);
-  return sign + r;
-}
-
-const LEGACY_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
-
 function labelList(labels: readonly string[]): string {
-  return labels.map((l) => (LEGACY_NAME.test(l) ? l : goQuote(l))).join(', ');
+  return labels.map((l) => (isLegacyLabelName(l) ? l : goQuote(l))).join(', ');
 }
 
 function matcherString(m: LabelMatcher): string {
-  const name = m.name !== '' && LEGACY_NAME.test(m.name) ? m.name : goQuote(m.name);
+  const name = m.name !== '' && isLegacyLabelName(m.name) ? m.name : goQuote(m.name);
   return `${name}${m.type}${goQuote(m.value)}`;
 }
 
@@ -81,8 +52,8 @@ function atString(at: AtModifier | undefined): string {
 }
 
 function offsetString(offsetMs: number): string {
-  if (offsetMs > 0) return ` offset ${formatDurationMs(offsetMs)}`;
-  if (offsetMs < 0) return ` offset -${formatDurationMs(-offsetMs)}`;
+  if (offsetMs > 0) return ` offset ${formatPromDuration(offsetMs)}`;
+  if (offsetMs < 0) return ` offset -${formatPromDuration(-offsetMs)}`;
   return '';
 }
 
@@ -112,8 +83,8 @@ function aggregatePrefix(e: Extract<Expr, { kind: 'Aggregate' }>): string {
 }
 
 function subquerySuffix(e: Subquery): string {
-  const step = e.stepMs !== 0 ? formatDurationMs(e.stepMs) : '';
-  return `[${formatDurationMs(e.rangeMs)}:${step}]${atString(e.at)}${offsetString(e.offsetMs)}`;
+  const step = e.stepMs !== 0 ? formatPromDuration(e.stepMs) : '';
+  return `[${formatPromDuration(e.rangeMs)}:${step}]${atString(e.at)}${offsetString(e.offsetMs)}`;
 }
 
 /** Prometheus's Expr.String(). */
@@ -121,7 +92,7 @@ export function exprToString(e: Expr): string {
   switch (e.kind) {
     case 'NumberLiteral':
       if (e.duration === true) {
-        return e.value < 0 ? `-${formatDurationMs(Math.trunc(-e.value * 1e3))}` : formatDurationMs(Math.trunc(e.value * 1e3));
+        return e.value < 0 ? `-${formatPromDuration(Math.trunc(-e.value * 1e3))}` : formatPromDuration(Math.trunc(e.value * 1e3));
       }
       return formatFloat(e.value);
     case 'StringLiteral':
@@ -130,7 +101,7 @@ export function exprToString(e: Expr): string {
       return selectorBody(e) + atString(e.at) + offsetString(e.offsetMs);
     case 'MatrixSelector': {
       const vs = e.vectorSelector;
-      return `${selectorBody(vs)}[${formatDurationMs(e.rangeMs)}]${atString(vs.at)}${offsetString(vs.offsetMs)}`;
+      return `${selectorBody(vs)}[${formatPromDuration(e.rangeMs)}]${atString(vs.at)}${offsetString(vs.offsetMs)}`;
     }
     case 'Subquery':
       return exprToString(e.expr) + subquerySuffix(e);

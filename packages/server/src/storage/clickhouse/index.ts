@@ -4,12 +4,14 @@
  */
 import { LookoutError } from '../../errors.js';
 import type { LogRecord, MetricMetadata, Sample, Span } from '../../model/index.js';
-import type { Storage, StorageOptions, TimeRange } from '../types.js';
+import type { MetricExemplar, Storage, StorageOptions, TimeRange } from '../types.js';
+import { exemplarRowsText } from './exemplar-rows.js';
 import { MIGRATIONS, retentionStatements } from './migrations.js';
 import { openPool, type Pool } from './pool.js';
 import { createLogQuerier } from './log-querier.js';
+import { createLogStreamQuerier } from './log-streams.js';
 import { createSeriesQuerier } from './metric-querier.js';
-import { logRowsText, metadataRowsText, sampleRowsText, SeriesCache, spanRowsText } from './rows.js';
+import { logRowsText, metadataRowsText, sampleRowsTsv, SeriesCache, spanRowsText } from './rows.js';
 import { SPAN_COLUMNS, spanFromRow } from './span-rows.js';
 import { createSpanSearch } from './span-search.js';
 
@@ -41,18 +43,21 @@ export async function openClickHouseStorage(options: StorageOptions): Promise<St
         await pool.insertJsonEachRow('otel_traces', spanRowsText(spans));
       },
       async appendSamples(tenant: string, samples: readonly Sample[]) {
-        const rows = sampleRowsText(tenant, samples, seriesCache);
+        const rows = sampleRowsTsv(tenant, samples, seriesCache);
         try {
           // Series first: a sample is never visible without its series.
           await pool.insertJsonEachRow('metric_series', rows.series);
-          await pool.insertJsonEachRow('metric_samples', rows.samples);
+          await pool.insertText('metric_samples', rows.samplesFormat, rows.samples);
         } catch (error) {
-          for (const s of rows.newSeries) seriesCache.forget(tenant, s.fingerprint, s.day);
+          for (const s of rows.newSeries) seriesCache.forgetSeries(tenant, s);
           throw error;
         }
       },
       async appendMetadata(tenant: string, metadata: readonly MetricMetadata[]) {
         await pool.insertJsonEachRow('metric_metadata', metadataRowsText(tenant, metadata));
+      },
+      async appendExemplars(tenant: string, exemplars: readonly MetricExemplar[]) {
+        if (exemplars.length > 0) await pool.insertJsonEachRow('metric_exemplars', exemplarRowsText(tenant, exemplars, seriesCache));
       },
     },
     spans: {
@@ -86,6 +91,7 @@ export async function openClickHouseStorage(options: StorageOptions): Promise<St
       tagValues: search.tagValues,
     },
     logs: createLogQuerier(pool),
+    logStreams: createLogStreamQuerier(pool),
     series: createSeriesQuerier(pool),
     async ready() {
       return migrated && (await pool.ping());

@@ -193,6 +193,35 @@ export const MIGRATIONS: Migration[] = [
       `ALTER TABLE otel_logs ADD COLUMN IF NOT EXISTS StreamLabels ${ATTR_MAP} CODEC(ZSTD(1)) AFTER ServiceName`,
     ],
   },
+  {
+    version: 3,
+    description: 'metric exemplars (remote-write)',
+    // Keyed like metric_samples so a series' exemplars over a range are one contiguous read;
+    // the series' labels live in metric_series under the same fingerprint.
+    statements: (retention) => [
+      `CREATE TABLE IF NOT EXISTS metric_exemplars (
+        TenantId LowCardinality(String) CODEC(ZSTD(1)),
+        Fingerprint UInt64 CODEC(ZSTD(1)),
+        TimestampMs Int64 CODEC(Delta, ZSTD(1)),
+        Value Float64 CODEC(ZSTD(1)),
+        Labels ${ATTR_MAP} CODEC(ZSTD(1))
+      ) ENGINE = MergeTree
+      PARTITION BY toDate(fromUnixTimestamp64Milli(TimestampMs))
+      ORDER BY (TenantId, Fingerprint, TimestampMs)
+      TTL toDateTime(fromUnixTimestamp64Milli(TimestampMs)) + toIntervalDay(${retention.metrics})
+      SETTINGS ttl_only_drop_parts = 1`,
+    ],
+  },
+  {
+    version: 5,
+    description: 'otel_logs: bloom filter on stream label names (LogQL label pushdown)',
+    // Lets LogQL's `sum by (label)` pushdown find the few rows whose stream labels name the
+    // label from the index instead of reading every row's StreamLabels (bench/logql.ts).
+    // Parts written before this migration are read in full; new parts carry the index.
+    statements: () => [
+      'ALTER TABLE otel_logs ADD INDEX IF NOT EXISTS idx_stream_label_key mapKeys(StreamLabels) TYPE bloom_filter(0.01) GRANULARITY 1',
+    ],
+  },
 ];
 
 /** Per table: the statement that brings its TTL in line with the configured retention. */
@@ -203,6 +232,7 @@ export function retentionStatements(retention: RetentionDays): { table: string; 
     ['otel_traces_trace_id_ts', retention.traces, 'Start'],
     ['metric_series', retention.metrics, 'Date'],
     ['metric_samples', retention.metrics, 'toDateTime(fromUnixTimestamp64Milli(TimestampMs))'],
+    ['metric_exemplars', retention.metrics, 'toDateTime(fromUnixTimestamp64Milli(TimestampMs))'],
   ];
   return ttl.map(([table, days, column]) => ({
     table,

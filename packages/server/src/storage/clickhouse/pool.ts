@@ -26,11 +26,16 @@ export interface Pool {
   select<T = Row>(sql: string, params?: QueryParams): Promise<T[]>;
   /** DDL or any statement without a result. */
   command(sql: string, params?: QueryParams): Promise<void>;
-  /** Inserts pre-serialised JSONEachRow text (the fastest path on both engines). */
+  /** Inserts pre-serialised JSONEachRow text. */
   insertJsonEachRow(table: string, body: string): Promise<void>;
+  /** Inserts pre-serialised text in another row format (TabSeparated parses faster for numbers). */
+  insertText(table: string, format: InsertFormat, body: string): Promise<void>;
   ping(): Promise<boolean>;
   close(): Promise<void>;
 }
+
+/** Text formats both engines take as a raw body (chDB's rawInsert accepts only text formats). */
+export type InsertFormat = 'JSONEachRow' | 'TabSeparated';
 
 export interface PoolOptions {
   dataDir: string;
@@ -110,17 +115,20 @@ export function openPool(options: PoolOptions): Pool {
       });
     },
     insertJsonEachRow(table: string, body: string) {
+      return this.insertText(table, 'JSONEachRow', body);
+    },
+    insertText(table: string, format: InsertFormat, body: string) {
       if (body.length === 0) return Promise.resolve();
       return run(async (client, lane) => {
         if (lane.rawInsert) {
           // Measured (docs/BENCHMARKS.md): the Buffer path inserts at chDB's own rate; going
           // through the client connection costs a text round trip into one big SQL string.
-          await lane.rawInsert({ table, values: Buffer.from(body), format: 'JSONEachRow', settings: INSERT_SETTINGS });
+          await lane.rawInsert({ table, values: Buffer.from(body), format, settings: INSERT_SETTINGS });
           return;
         }
         // exec() sends the body as-is; insert() would want objects and re-serialise them.
         const result = await client.exec({
-          query: `INSERT INTO ${table} FORMAT JSONEachRow`,
+          query: `INSERT INTO ${table} FORMAT ${format}`,
           values: Readable.from([Buffer.from(body)]),
           clickhouse_settings: INSERT_SETTINGS,
         });

@@ -145,18 +145,36 @@ export function spanRowsText(spans: readonly Span[]): string {
 
 const MS_PER_DAY = 86_400_000;
 
+/** What the cache knows of one label set: its fingerprint and the last series row written. */
+interface SeriesEntry {
+  fingerprint: string;
+  /** Tenant and day of the last series row written (or being written) for it; day -1: none. */
+  tenant: string;
+  day: number;
+}
+
 /**
  * Remembers which (tenant, series, day) rows were written so each series is written once a
  * day. Bounded: when full it forgets everything, which costs only duplicate series rows that
  * the ReplacingMergeTree collapses.
+ *
+ * Frozen label sets (the remote-write decoder interns one object per series) are also cached
+ * by identity, so a repeated series costs a WeakMap lookup: no label text, no hashing, no key.
  */
 export class SeriesCache {
   private readonly seen = new Set<string>();
   private readonly fingerprints = new Map<string, string>();
+  private readonly byIdentity = new WeakMap<Labels, SeriesEntry>();
 
   constructor(private readonly maxEntries = 1_000_000) {}
 
   fingerprint(labels: Labels): string {
+    return this.entry(labels).fingerprint;
+  }
+
+  private entry(labels: Labels): SeriesEntry {
+    let entry = this.byIdentity.get(labels);
+    if (entry !== undefined) return entry;
     // The label text is the cache key: hashing is the expensive part.
     const key = JSON.stringify(labels);
     let fp = this.fingerprints.get(key);
@@ -165,7 +183,10 @@ export class SeriesCache {
       fp = labelsFingerprint(labels);
       this.fingerprints.set(key, fp);
     }
-    return fp;
+    entry = { fingerprint: fp, tenant: '', day: -1 };
+    // Only an immutable object can stand for its labels; others are new per request anyway.
+    if (Object.isFrozen(labels)) this.byIdentity.set(labels, entry);
+    return entry;
   }
 
   /** True the first time a series is seen on a day. */
@@ -177,36 +198,105 @@ export class SeriesCache {
     return true;
   }
 
+  /**
+   * The series entry of `labels`, and whether its (tenant, day) series row is new; a new one
+   * is marked seen (undo with forgetSeries if it is not stored).
+   */
+  markSeries(tenant: string, labels: Labels, day: number): { entry: SeriesEntry; isNew: boolean } {
+    const entry = this.entry(labels);
+    if (entry.day === day && entry.tenant === tenant) return { entry, isNew: false };
+    const isNew = this.markSeen(tenant, entry.fingerprint, day);
+    entry.tenant = tenant;
+    entry.day = day;
+    return { entry, isNew };
+  }
+
   forget(tenant: string, fingerprint: string, day: number): void {
     this.seen.delete(`${tenant}\u0000${fingerprint}\u0000${day}`);
   }
+
+  /** Undoes markSeries for a series row that was not stored. */
+  forgetSeries(tenant: string, series: NewSeries): void {
+    this.forget(tenant, series.fingerprint, series.day);
+    if (series.entry.tenant === tenant && series.entry.day === series.day) series.entry.day = -1;
+  }
+}
+
+interface NewSeries {
+  fingerprint: string;
+  day: number;
+  entry: SeriesEntry;
 }
 
 export interface SampleRows {
+  /** metric_series rows, JSONEachRow. */
   series: string;
+  /** metric_samples rows in `samplesFormat`. */
   samples: string;
-  /** Series marked seen by this batch; forgotten again if the insert fails. */
-  newSeries: { fingerprint: string; day: number }[];
+  samplesFormat: 'JSONEachRow' | 'TabSeparated';
+  /** Series marked seen by this batch; forgotten again (forgetSeries) if the insert fails. */
+  newSeries: NewSeries[];
 }
 
+function seriesRow(tenantJson: string, day: number, fp: string, labels: Labels): string {
+  return (
+    `{"TenantId":${tenantJson},"Date":${day},"MetricName":${JSON.stringify(labels.__name__ ?? '')},` +
+    `"Fingerprint":"${fp}","Labels":${JSON.stringify(labels)}}\n`
+  );
+}
+
+/** Samples as JSONEachRow (bench/codecs.ts inserts this text; appendSamples uses sampleRowsTsv). */
 export function sampleRowsText(tenant: string, samples: readonly Sample[], cache: SeriesCache): SampleRows {
   let series = '';
   let rows = '';
-  const newSeries: { fingerprint: string; day: number }[] = [];
+  const newSeries: NewSeries[] = [];
   const tenantJson = JSON.stringify(tenant);
   for (const sample of samples) {
-    const fp = cache.fingerprint(sample.labels);
     const day = Math.floor(sample.timestampMs / MS_PER_DAY);
-    if (cache.markSeen(tenant, fp, day)) {
-      newSeries.push({ fingerprint: fp, day });
-      series +=
-        `{"TenantId":${tenantJson},"Date":${day},"MetricName":${JSON.stringify(sample.labels.__name__ ?? '')},` +
-        `"Fingerprint":"${fp}","Labels":${JSON.stringify(sample.labels)}}\n`;
+    const { entry, isNew } = cache.markSeries(tenant, sample.labels, day);
+    const fp = entry.fingerprint;
+    if (isNew) {
+      newSeries.push({ fingerprint: fp, day, entry });
+      series += seriesRow(tenantJson, day, fp, sample.labels);
     }
     const value = sample.stale ? '"nan"' : formatFloat(sample.value);
     rows += `{"TenantId":${tenantJson},"Fingerprint":"${fp}","TimestampMs":${Math.trunc(sample.timestampMs)},"Value":${value},"Flags":${sample.stale ? 1 : 0}}\n`;
   }
-  return { series, samples: rows, newSeries };
+  return { series, samples: rows, samplesFormat: 'JSONEachRow', newSeries };
+}
+
+/** TabSeparated escaping (backslash, tab, newline and carriage return). */
+function tsvEscape(text: string): string {
+  return /[\\\t\n\r]/.test(text) ? text.replace(/[\\\t\n\r]/g, (c) => (c === '\\' ? '\\\\' : c === '\t' ? '\\t' : c === '\n' ? '\\n' : '\\r')) : text;
+}
+
+/**
+ * metric_samples rows as TabSeparated in the table's column order (TenantId, Fingerprint,
+ * TimestampMs, Value, Flags): rows of numbers parse in about 60 % of the engine's JSONEachRow
+ * time (docs/BENCHMARKS.md). Series rows stay JSONEachRow (few, and they carry a Map).
+ */
+export function sampleRowsTsv(tenant: string, samples: readonly Sample[], cache: SeriesCache): SampleRows {
+  let series = '';
+  let rows = '';
+  const newSeries: NewSeries[] = [];
+  const tenantJson = JSON.stringify(tenant);
+  const tenantTsv = tsvEscape(tenant);
+  for (const sample of samples) {
+    const timestampMs = Math.trunc(sample.timestampMs);
+    const day = Math.floor(timestampMs / MS_PER_DAY);
+    const { entry, isNew } = cache.markSeries(tenant, sample.labels, day);
+    const fp = entry.fingerprint;
+    if (isNew) {
+      newSeries.push({ fingerprint: fp, day, entry });
+      series += seriesRow(tenantJson, day, fp, sample.labels);
+    }
+    const value = sample.value;
+    rows +=
+      sample.stale === true
+        ? `${tenantTsv}\t${fp}\t${timestampMs}\tnan\t1\n`
+        : `${tenantTsv}\t${fp}\t${timestampMs}\t${value === value && value !== Infinity && value !== -Infinity ? value : value === Infinity ? 'inf' : value === -Infinity ? '-inf' : 'nan'}\t0\n`;
+  }
+  return { series, samples: rows, samplesFormat: 'TabSeparated', newSeries };
 }
 
 /** JSON has no NaN/Inf; ClickHouse reads them from quoted strings into Float64 columns. */
