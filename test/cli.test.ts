@@ -44,6 +44,8 @@ test('`npm start` (the README command) starts Lookout, which answers /ready, and
     // The start banner tells where everything is.
     assert.match(output, new RegExp(`OTLP/HTTP +http://127\\.0\\.0\\.1:${port}/v1/traces`));
     assert.match(output, new RegExp(`OTLP/gRPC +127\\.0\\.0\\.1:${grpcPort}`));
+    assert.match(output, new RegExp(`Prometheus +http://127\\.0\\.0\\.1:${port}/api/v1/query`));
+    assert.match(output, new RegExp(`Loki +http://127\\.0\\.0\\.1:${port}/loki/api/v1/query_range`));
     assert.match(output, /embedded ClickHouse \(chDB\)/);
     const health = await fetch(`http://127.0.0.1:${port}/health`);
     assert.equal(health.status, 200);

@@ -14,6 +14,8 @@ function banner(lookout: RunningLookout, dataDir: string): string {
     '',
     `  HTTP           ${url}`,
     `    OTLP/HTTP    ${url}/v1/traces  /v1/logs  /v1/metrics`,
+    `    Prometheus   ${url}/api/v1/query  (remote_write: ${url}/api/v1/write)`,
+    `    Loki         ${url}/loki/api/v1/query_range  (push: ${url}/loki/api/v1/push)`,
     `    Tempo API    ${url}/api/traces/<id>  ${url}/api/search`,
     `    health       ${url}/health  ${url}/ready  ${url}/metrics`,
     `  OTLP/gRPC      127.0.0.1:${lookout.grpcPort}`,
@@ -21,7 +23,7 @@ function banner(lookout: RunningLookout, dataDir: string): string {
     '',
     '  Send data: point any OpenTelemetry SDK at it, e.g.',
     `    OTEL_EXPORTER_OTLP_ENDPOINT=${url} node --require @opentelemetry/auto-instrumentations-node/register app.js`,
-    `  or with Grafana: add a Tempo datasource with URL ${url}`,
+    `  Look at it in Grafana: Prometheus, Loki and Tempo datasources, each with URL ${url}`,
     '',
   ].join('\n');
 }
@@ -42,7 +44,7 @@ function withConfigOptions(command: Command): Command {
 
 export async function runCli(argv: string[]): Promise<void> {
   const program = new Command('lookout')
-    .description('All-in-one observability on embedded ClickHouse: OpenTelemetry ingest (OTLP HTTP/gRPC), Tempo-compatible trace API')
+    .description('All-in-one observability on embedded ClickHouse: OpenTelemetry, Prometheus and Loki ingest; PromQL, LogQL and Tempo APIs')
     .version(VERSION)
     .showHelpAfterError();
 
