@@ -1,7 +1,140 @@
-/** Log reads: the LogQuerier over otel_logs. */
-import type { LogQuerier, LogQuery } from '../types.js';
+/**
+ * Log reads: the LogQuerier over otel_logs, including the LogQL pushdown (stream matchers on
+ * StreamLabels, line filters as position/match/LIKE, per-bucket counts).
+ */
+import type {
+  Labels,
+} from '../../model/index.js';
+import type {
+  LogBucketSelect,
+  LogBucketSeries,
+  LogLineFilter,
+  LogQuerier,
+  LogQuery,
+  LogStreamEntry,
+  LogStreamSelect,
+} from '../types.js';
 import { LOG_COLUMNS, logFromRow } from './log-rows.js';
 import type { Pool } from './pool.js';
+
+/** Rows per page of selectLogEntries: bounds memory while keeping round trips few. */
+const PAGE_ROWS = 20_000;
+
+type Str = Record<string, string>;
+
+interface Where {
+  sql: string;
+  params: Record<string, unknown>;
+}
+
+function streamWhere(q: Omit<LogStreamSelect, 'direction' | 'limit'>): Where {
+  const params: Record<string, unknown> = { tenant: q.tenant, start: q.startNs.toString(), end: q.endNs.toString() };
+  const parts = [
+    'TenantId = {tenant:String}',
+    'Timestamp >= fromUnixTimestamp64Nano({start:Int64})',
+    'Timestamp < fromUnixTimestamp64Nano({end:Int64})',
+    // The whole-second column leads the key after ServiceName: lets the key range use it.
+    'TimestampTime >= toDateTime(intDiv({start:Int64}, 1000000000))',
+    'TimestampTime <= toDateTime(intDiv({end:Int64}, 1000000000))',
+  ];
+  q.matchers.forEach((m, i) => {
+    params[`mk${i}`] = m.name;
+    params[`mv${i}`] = m.type === '=~' || m.type === '!~' ? `^(?:${m.value})$` : m.value;
+    const label = `StreamLabels[{mk${i}:String}]`;
+    switch (m.type) {
+      case '=':
+        // ServiceName leads the ORDER BY and equals the service_name stream label on every row
+        // (OTLP: both are service.name; Loki push: ServiceName is copied from the label), except
+        // OTLP rows without a service, stored with ServiceName '' and labelled unknown_service.
+        // So `service_name="x"` is a primary-key range and needs no map lookup.
+        if (m.name === 'service_name' && m.value !== '' && m.value !== 'unknown_service') parts.push(`ServiceName = {mv${i}:String}`);
+        else {
+          parts.push(`${label} = {mv${i}:String}`);
+          if (m.name === 'service_name' && m.value !== '') parts.push(`ServiceName IN ({mv${i}:String}, '')`);
+        }
+        break;
+      case '!=':
+        parts.push(`${label} != {mv${i}:String}`);
+        break;
+      case '=~':
+        parts.push(`match(${label}, {mv${i}:String})`);
+        break;
+      case '!~':
+        parts.push(`NOT match(${label}, {mv${i}:String})`);
+        break;
+    }
+  });
+  q.lineFilters.forEach((f, i) => parts.push(lineFilterSql(f, i, params)));
+  return { sql: parts.join(' AND '), params };
+}
+
+function lineFilterSql(f: LogLineFilter, i: number, params: Record<string, unknown>): string {
+  const alternatives = f.values.map((value, j) => {
+    const name = `lf${i}_${j}`;
+    params[name] = value;
+    switch (f.kind) {
+      case 'contains':
+        return `position(Body, {${name}:String}) > 0`;
+      case 'regex':
+        return `match(Body, {${name}:String})`;
+      case 'like':
+        return `Body LIKE {${name}:String}`;
+    }
+  });
+  const any = alternatives.length === 1 ? alternatives[0]! : `(${alternatives.join(' OR ')})`;
+  return f.negate ? `NOT ${any}` : any;
+}
+
+const METADATA_COLUMNS = 'StreamLabels, LogAttributes, ResourceAttributes, TraceId, SpanId, SeverityText';
+
+/** Loki 3's structured metadata of a row (see LogStreamEntry.structuredMetadata). */
+function structuredMetadata(streamLabels: Str, logAttributes: Str, resourceAttributes: Str, traceId: string, spanId: string, severity: string): Labels {
+  const out: Labels = {};
+  for (const key in resourceAttributes) {
+    const name = sanitize(key);
+    // Resource attributes promoted to stream labels are not metadata as well.
+    if (name in streamLabels) continue;
+    out[name] = resourceAttributes[key]!;
+  }
+  for (const key in logAttributes) out[sanitize(key)] = logAttributes[key]!;
+  if (traceId !== '') out.trace_id = traceId;
+  if (spanId !== '') out.span_id = spanId;
+  if (severity !== '') out.severity_text = severity;
+  return out;
+}
+
+function sanitize(key: string): string {
+  return /^[a-zA-Z0-9_]*$/.test(key) ? key : key.replace(/[^a-zA-Z0-9_]/g, '_');
+}
+
+function metadataOf(row: Record<string, unknown>): Labels {
+  return structuredMetadata(
+    row.StreamLabels as Str,
+    row.LogAttributes as Str,
+    row.ResourceAttributes as Str,
+    row.TraceId as string,
+    row.SpanId as string,
+    row.SeverityText as string,
+  );
+}
+
+/**
+ * A group value: `l<label text>`, or `j<JSONExtractRaw result>` which Loki's json parser labels
+ * as: strings unquoted, numbers and booleans as written, nothing for objects, arrays and null.
+ */
+function groupValue(tagged: string): string {
+  if (tagged.startsWith('l')) return tagged.slice(1);
+  const raw = tagged.slice(1);
+  if (raw === '' || raw === 'null' || raw.startsWith('{') || raw.startsWith('[')) return '';
+  if (raw.startsWith('"')) {
+    try {
+      return JSON.parse(raw) as string;
+    } catch {
+      return '';
+    }
+  }
+  return raw;
+}
 
 export function createLogQuerier(pool: Pool): LogQuerier {
   return {
@@ -36,5 +169,172 @@ export function createLogQuerier(pool: Pool): LogQuerier {
       });
       return Number(rows[0]?.n ?? 0);
     },
+
+    async selectLogEntries(query: LogStreamSelect, onPage: (entries: LogStreamEntry[]) => boolean | void) {
+      const base = streamWhere(query);
+      const order = query.direction === 'forward' ? 'ASC' : 'DESC';
+      const cmp = query.direction === 'forward' ? '>' : '<';
+      let remaining = query.limit ?? Infinity;
+      // Keyset paging on Timestamp. A full page ends at some timestamp t whose rows may continue
+      // on the next page; those are held back and the next page starts at t. A page of one
+      // timestamp only is read whole before moving past it.
+      let resumeAt: string | undefined;
+      let exactly: string | undefined;
+      const read = async (where: string, params: Record<string, unknown>, limit: number | undefined) => {
+        const rows = await pool.select<Record<string, unknown>>(
+          `SELECT toString(toUnixTimestamp64Nano(Timestamp)) AS ts, Body, ${METADATA_COLUMNS}
+           FROM otel_logs WHERE ${where}
+           ORDER BY Timestamp ${order}${limit === undefined ? '' : ' LIMIT {pageSize:UInt32}'}`,
+          { ...params, ...(limit === undefined ? {} : { pageSize: limit }) },
+        );
+        return rows;
+      };
+      const toEntries = (rows: Record<string, unknown>[]) =>
+        rows.map((row) => ({
+          timestampNs: BigInt(row.ts as string),
+          line: row.Body as string,
+          streamLabels: row.StreamLabels as Str,
+          structuredMetadata: metadataOf(row),
+        }));
+      for (;;) {
+        if (remaining <= 0) return;
+        if (exactly !== undefined) {
+          const rows = await read(`${base.sql} AND Timestamp = fromUnixTimestamp64Nano({at:Int64})`, { ...base.params, at: exactly }, undefined);
+          const entries = toEntries(rows).slice(0, remaining);
+          remaining -= entries.length;
+          if (entries.length > 0 && onPage(entries) === false) return;
+          resumeAt = exactly;
+          exactly = undefined;
+          continue;
+        }
+        const pageSize = Math.min(PAGE_ROWS, remaining);
+        // The whole-second bound lets the primary key skip what earlier pages read.
+        const where =
+          resumeAt === undefined
+            ? base.sql
+            : `${base.sql} AND Timestamp ${cmp} fromUnixTimestamp64Nano({resume:Int64}) AND TimestampTime ${cmp}= toDateTime(intDiv({resume:Int64}, 1000000000))`;
+        const rows = await read(where, { ...base.params, resume: resumeAt }, pageSize);
+        if (rows.length < pageSize) {
+          const entries = toEntries(rows);
+          if (entries.length > 0) onPage(entries);
+          return;
+        }
+        const lastTs = rows[rows.length - 1]!.ts as string;
+        let cut = rows.length;
+        while (cut > 0 && rows[cut - 1]!.ts === lastTs) cut--;
+        if (cut > 0) {
+          const entries = toEntries(rows.slice(0, cut));
+          remaining -= entries.length;
+          if (onPage(entries) === false) return;
+        }
+        // Rows at lastTs: all of them next (they may span pages).
+        exactly = lastTs;
+      }
+    },
+
+    async countLogBuckets(query: LogBucketSelect): Promise<LogBucketSeries[]> {
+      const where = streamWhere(query);
+      const params: Record<string, unknown> = { ...where.params, origin: query.originNs.toString(), bucket: query.bucketNs.toString() };
+      const bytes = query.bytes ? 'toUInt64(sum(length(Body)))' : 'toUInt64(0)';
+      const idx = 'toInt64(intDiv(toUnixTimestamp64Nano(Timestamp) - {origin:Int64} + {bucket:Int64} - 1, {bucket:Int64}))';
+      const parse = (buckets: unknown) =>
+        (buckets as [number | string, number | string, number | string][]).map(([index, count, b]) => ({
+          index: Number(index),
+          count: Number(count),
+          bytes: Number(b),
+        }));
+      if (!query.groupBy) {
+        // Bucket i holds (origin + (i-1)·bucket, origin + i·bucket]: ceil((t - origin) / bucket).
+        const rows = await pool.select<Record<string, unknown>>(
+          `SELECT ${METADATA_COLUMNS}, groupArray((idx, c, b)) AS buckets
+           FROM (
+             SELECT ${METADATA_COLUMNS}, ${idx} AS idx, toUInt64(count()) AS c, ${bytes} AS b
+             FROM otel_logs WHERE ${where.sql}
+             GROUP BY ${METADATA_COLUMNS}, idx
+           )
+           GROUP BY ${METADATA_COLUMNS}`,
+          params,
+        );
+        return rows.map((row) => ({ streamLabels: row.StreamLabels as Str, structuredMetadata: metadataOf(row), buckets: parse(row.buckets) }));
+      }
+
+      const { labels, json } = query.groupBy;
+      labels.forEach((label, i) => (params[`g${i}`] = label));
+      const l = (i: number) => `{g${i}:String}`;
+      // Tagged l (label text) or j (raw JSON) so the two are told apart when decoding.
+      const fromLine = (i: number) => (json ? `concat('j', JSONExtractRaw(Body, ${l(i)}))` : "''");
+      // Structured metadata first (log attributes; resource attributes unless promoted to a
+      // stream label), then the stream label, then the JSON field.
+      const resolved = (i: number) =>
+        `multiIf(LogAttributes[${l(i)}] != '', concat('l', LogAttributes[${l(i)}]), StreamLabels[${l(i)}] != '', concat('l', StreamLabels[${l(i)}]), ResourceAttributes[${l(i)}] != '', concat('l', ResourceAttributes[${l(i)}]), ${fromLine(i)})`;
+      // A present field proves the line is a JSON object; only lines without one are checked.
+      const found = labels.length > 0 && json ? labels.map((_x, i) => `JSONExtractRaw(Body, ${l(i)}) != ''`).join(' OR ') : '0';
+      const jv = json ? `if(${found}, 1, isValidJSON(Body) AND startsWith(trimLeft(Body), '{'))` : '1';
+      const inMaps = labels.length > 0 ? labels.map((_x, i) => `mapContains(LogAttributes, ${l(i)}) OR mapContains(StreamLabels, ${l(i)}) OR mapContains(ResourceAttributes, ${l(i)})`).join(' OR ') : '0';
+      const keys = [...labels.map((_x, i) => `g${i}`), 'jv'].join(', ');
+      // Every row counted by its line alone; then the rows whose maps name a label (found
+      // through the key bloom-filter indexes, usually none) moved from that group (sign -1) to
+      // the right one (sign +1). The maps are thus read only where they matter.
+      // Lines not JSON objects are counted apart (`bad`) rather than grouped by a flag: one
+      // grouping key less on the statement that reads every line.
+      const badBytes = query.bytes ? `toUInt64(sumIf(length(Body), NOT ${jv}))` : 'toUInt64(0)';
+      const lineValue = (i: number) => (json ? `JSONExtractRaw(Body, ${l(i)})` : "''");
+      // Two statements on two connections at once: the correction mostly consults indexes.
+      const [lineRows, correctionRows] = await Promise.all([
+        pool.select<Record<string, unknown>>(
+          `SELECT 1 AS sign, ${labels.map((_x, i) => `${lineValue(i)} AS g${i}, `).join('')}${idx} AS idx, toUInt64(count()) AS c, ${bytes} AS b,
+             ${json ? `toUInt64(countIf(NOT ${jv}))` : 'toUInt64(0)'} AS bad, ${badBytes} AS badb
+           FROM otel_logs WHERE ${where.sql}
+           GROUP BY ${labels.map((_x, i) => `g${i}, `).join('')}idx`,
+          params,
+        ),
+        pool.select<Record<string, unknown>>(
+          `SELECT arrayJoin([-1, 1]) AS sign, ${[...labels.map((_x, i) => `if(sign = 1, ${resolved(i)}, ${fromLine(i)}) AS g${i}`), `${jv} AS jv`].join(', ')}, ${idx} AS idx, toUInt64(count()) AS c, ${bytes} AS b
+           FROM otel_logs WHERE ${where.sql} AND (${inMaps})
+           GROUP BY sign, ${keys}, idx`,
+          params,
+        ),
+      ]);
+      const rows: Record<string, unknown>[] = [];
+      for (const row of lineRows) {
+        const tagged: Record<string, unknown> = { ...row, jv: 1, c: Number(row.c) - Number(row.bad), b: Number(row.b) - Number(row.badb) };
+        labels.forEach((_x, i) => (tagged[`g${i}`] = json ? `j${row[`g${i}`] as string}` : ''));
+        rows.push(tagged);
+        if (Number(row.bad) > 0) {
+          // Not JSON: no field extracts, so these are the group without labels from the line.
+          const invalid: Record<string, unknown> = { sign: 1, jv: 0, idx: row.idx, c: row.bad, b: row.badb };
+          labels.forEach((_x, i) => (invalid[`g${i}`] = ''));
+          rows.push(invalid);
+        }
+      }
+      rows.push(...correctionRows);
+      const groups = new Map<string, LogBucketSeries>();
+      const bucketsOf = new Map<LogBucketSeries, Map<number, LogBucketSeries['buckets'][number]>>();
+      for (const row of rows) {
+        const groupLabels: Labels = {};
+        labels.forEach((label, i) => {
+          const value = groupValue(row[`g${i}`] as string);
+          if (value !== '') groupLabels[label] = value;
+        });
+        const invalid = !Number(row.jv);
+        const key = JSON.stringify([groupLabels, invalid]);
+        let g = groups.get(key);
+        if (!g) groups.set(key, (g = { streamLabels: {}, structuredMetadata: {}, groupLabels, ...(json ? { jsonInvalid: invalid } : {}), buckets: [] }));
+        const sign = Number(row.sign);
+        const index = Number(row.idx);
+        let byIndex = bucketsOf.get(g);
+        if (!byIndex) bucketsOf.set(g, (byIndex = new Map()));
+        let b = byIndex.get(index);
+        if (!b) {
+          byIndex.set(index, (b = { index, count: 0, bytes: 0 }));
+          g.buckets.push(b);
+        }
+        b.count += sign * Number(row.c);
+        b.bytes += sign * Number(row.b);
+      }
+      for (const g of groups.values()) g.buckets = g.buckets.filter((b) => b.count !== 0);
+      return [...groups.values()].filter((g) => g.buckets.length > 0);
+    },
   };
 }
+
