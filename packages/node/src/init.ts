@@ -126,8 +126,9 @@ export function init(options: InitOptions = {}): LookoutHandle {
     const timeoutMillis = resolved.exportTimeoutMs;
     const spanProcessors: SpanProcessor[] = [new RedactingSpanProcessor(redactor)];
     if (resolved.traces) {
+      const traceExporter = new OTLPTraceExporter({ url: resolved.tracesUrl, headers, timeoutMillis, concurrencyLimit: 4 });
       spanProcessors.push(
-        new BatchSpanProcessor(new CountingSpanExporter(new OTLPTraceExporter({ url: resolved.tracesUrl, headers, timeoutMillis, concurrencyLimit: 4 })), {
+        new BatchSpanProcessor(new CountingSpanExporter(traceExporter), {
           maxQueueSize: resolved.maxQueueSize,
           maxExportBatchSize: Math.min(512, resolved.maxQueueSize),
           exportTimeoutMillis: timeoutMillis,
@@ -149,9 +150,10 @@ export function init(options: InitOptions = {}): LookoutHandle {
       metricReaders.push(prometheus);
       runtime.prometheusHandler = (req, res) => prometheus.getMetricsRequestHandler(req, res);
     }
-    const logRecordProcessors = resolved.logs
+    const logExporter = resolved.logs ? new OTLPLogExporter({ url: resolved.logsUrl, headers, timeoutMillis, concurrencyLimit: 4 }) : undefined;
+    const logRecordProcessors = logExporter
       ? [
-          new BatchLogRecordProcessor(new CountingLogExporter(new OTLPLogExporter({ url: resolved.logsUrl, headers, timeoutMillis, concurrencyLimit: 4 })), {
+          new BatchLogRecordProcessor(new CountingLogExporter(logExporter), {
             maxQueueSize: resolved.maxQueueSize,
             maxExportBatchSize: Math.min(512, resolved.maxQueueSize),
             exportTimeoutMillis: timeoutMillis,

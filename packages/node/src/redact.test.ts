@@ -59,6 +59,21 @@ test('in-place redaction skips trusted fields and can be turned off', () => {
   assert.deepEqual(off.redact({ password: 'x' }), { password: 'x' });
 });
 
+test('repeated values are answered from the cache with the same result; the cache stays bounded', () => {
+  const local = new Redactor({ emails: true });
+  for (let round = 0; round < 3; round++) {
+    assert.equal(local.redactString('login password=hunter2 ok'), `login password=${REDACTED} ok`);
+    assert.equal(local.redactString('mail ada@example.com'), `mail ${REDACTED}`);
+    assert.equal(local.redactString('GET /orders/42 200'), 'GET /orders/42 200');
+  }
+  // Far more distinct values than the cache holds: every answer stays right.
+  for (let i = 0; i < 10_000; i++) assert.equal(local.redactString(`token=t${i}xyz`), `token=${REDACTED}`);
+  assert.equal(local.redactString('login password=hunter2 ok'), `login password=${REDACTED} ok`);
+  const long = `${'x'.repeat(300)} Bearer abcdefghijklmnop`;
+  assert.equal(local.redactString(long), `${'x'.repeat(300)} Bearer ${REDACTED}`);
+  assert.ok((local as unknown as { valueCache: Map<string, string> }).valueCache.size <= 4096);
+});
+
 test('Luhn check', () => {
   assert.equal(luhnValid('4111111111111111'), true);
   assert.equal(luhnValid('5500005555555559'), true);

@@ -62,6 +62,8 @@ function normalizeKey(key: string): string {
 }
 
 const MAX_DEPTH = 12;
+const MAX_CACHED_VALUE = 256;
+const VALUE_CACHE_SIZE = 4096;
 
 export class Redactor {
   readonly enabled: boolean;
@@ -70,6 +72,12 @@ export class Redactor {
   private readonly emails: boolean;
   private readonly cards: boolean;
   private readonly keyCache = new Map<string, boolean>();
+  /**
+   * Results of redactString for short values. Most values repeat (methods, routes, hosts,
+   * user agents, log messages): a lookup replaces five regular-expression scans. Bounded:
+   * emptied when full, so unique values (ids, paths with ids) cost one insert each.
+   */
+  private readonly valueCache = new Map<string, string>();
 
   constructor(options: RedactOptions = {}) {
     this.enabled = options.enabled !== false;
@@ -94,6 +102,17 @@ export class Redactor {
   /** Masks credentials inside free text. */
   redactString(text: string): string {
     if (!this.enabled || text.length < 6) return text;
+    if (text.length > MAX_CACHED_VALUE) return this.scan(text);
+    let out = this.valueCache.get(text);
+    if (out === undefined) {
+      out = this.scan(text);
+      if (this.valueCache.size >= VALUE_CACHE_SIZE) this.valueCache.clear();
+      this.valueCache.set(text, out);
+    }
+    return out;
+  }
+
+  private scan(text: string): string {
     let out = text;
     if (out.includes('eyJ')) out = out.replace(JWT, REDACTED);
     out = out.replace(BEARER, (_m, scheme: string) => `${scheme} ${REDACTED}`);

@@ -33,6 +33,20 @@ test('span attributes, exception events and status messages are redacted before 
   await provider.shutdown();
 });
 
+test('request.id (a validated id the SDK sets) is not scanned; other strings and string arrays are', async () => {
+  const exporter = new InMemorySpanExporter();
+  const provider = new BasicTracerProvider({ spanProcessors: [new RedactingSpanProcessor(new Redactor()), new SimpleSpanProcessor(exporter)] });
+  const span = provider.getTracer('t').startSpan('GET');
+  span.setAttributes({ 'request.id': 'req-4111111111111111', 'http.target': '/pay?card=4111111111111111', 'tags': ['token=abc12345', 'plain'], 'ok': true });
+  span.end();
+  const [exported] = exporter.getFinishedSpans();
+  assert.equal(exported!.attributes['request.id'], 'req-4111111111111111');
+  assert.equal(exported!.attributes['http.target'], '/pay?card=[REDACTED]');
+  assert.deepEqual(exported!.attributes['tags'], ['token=[REDACTED]', 'plain']);
+  assert.equal(exported!.attributes['ok'], true);
+  await provider.shutdown();
+});
+
 test('failed exports are counted as dropped, successful ones as exported', () => {
   let next: ExportResult = { code: ExportResultCode.FAILED, error: new Error('connect ECONNREFUSED') };
   const inner: SpanExporter = { export: (_spans, done) => done(next), shutdown: async () => {} };

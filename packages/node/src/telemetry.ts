@@ -108,10 +108,16 @@ function redactAttributeValue(redactor: Redactor, value: AttributeValue | undefi
   return value;
 }
 
+// Attributes this SDK sets itself from validated ids: scanning unique ids would only cost time.
+const TRUSTED_ATTRIBUTES = new Set(['request.id']);
+
 function redactAttributes(redactor: Redactor, attributes: Attributes): void {
-  for (const key of Object.keys(attributes)) {
+  for (const key in attributes) {
+    const value = attributes[key];
     if (redactor.isSensitiveKey(key)) attributes[key] = '[REDACTED]';
-    else attributes[key] = redactAttributeValue(redactor, attributes[key]);
+    else if (typeof value === 'string') {
+      if (!TRUSTED_ATTRIBUTES.has(key)) attributes[key] = redactor.redactString(value);
+    } else if (Array.isArray(value)) attributes[key] = redactAttributeValue(redactor, value);
   }
 }
 
