@@ -19,13 +19,14 @@
  *    always travels on the same connection and rounds go in order, as a Prometheus shard
  *    does, so no receiver sees out-of-order samples. Time to the last 2xx is the figure.
  *    Lookout and Prometheus run one after the other (2 cores), each on a fresh directory;
- *    --repeat alternates them and the medians are reported.
+ *    --repeat alternates them; the ratio is the median of the rounds' ratios. Lookout's CPU
+ *    is also split by thread (/proc): JavaScript, inserts, background merges.
  * 3. Bytes on disk: Lookout's metric tables (system.parts, as left and after OPTIMIZE FINAL)
  *    divided by the samples stored; Prometheus's directory size is printed for reference (its
  *    recent data sits in the WAL and head chunks until compaction, hours later).
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { readdirSync, statSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { Agent, request as httpRequest } from 'node:http';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
@@ -251,6 +252,35 @@ export async function cpuSeconds(metricsUrl: string, name: string): Promise<numb
   return Number(m[1]);
 }
 
+/**
+ * CPU seconds per thread group of a process from /proc (Linux): the main (JavaScript) thread,
+ * and the engine's threads by name (MergeMutate: background merges; ThreadPool and node:
+ * insert parsing and part writing). Empty where /proc is not available.
+ */
+export function threadCpuSeconds(pid: number): Map<string, number> {
+  const out = new Map<string, number>();
+  let tids: string[];
+  try {
+    tids = readdirSync(`/proc/${pid}/task`);
+  } catch {
+    return out;
+  }
+  for (const tid of tids) {
+    let stat: string;
+    try {
+      stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+    } catch {
+      continue; // the thread ended
+    }
+    const name = tid === String(pid) ? 'main' : stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')).replace(/[0-9]+$/, '');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    // utime and stime, in clock ticks (100 per second on Linux).
+    const seconds = (Number(fields[11]) + Number(fields[12])) / 100;
+    out.set(name, (out.get(name) ?? 0) + seconds);
+  }
+  return out;
+}
+
 export function directoryBytes(path: string): number {
   let total = 0;
   for (const entry of readdirSync(path, { withFileTypes: true })) {
@@ -306,6 +336,7 @@ async function main() {
   const promCpu: number[] = [];
   let bytes: { asLeft: number; optimized: number; samples: number } | undefined;
   let promDirBytes = 0;
+  const threadCpu = new Map<string, number[]>();
   for (let i = 0; i < repeat; i++) {
     // Fresh data for each pair so both receivers get identical, recent samples.
     const lanes = buildRequests(generateSeries(seriesCount), rounds, perRequest, connections, Date.now());
@@ -313,8 +344,14 @@ async function main() {
 
     const lookout = await startLookoutProcess({ env: { LOOKOUT_LOG_LEVEL: 'error' } });
     const lookoutCpu0 = await cpuSeconds(`${lookout.url}/metrics`, 'lookout_process_cpu_seconds_total');
+    const threads0 = threadCpuSeconds(lookout.child.pid!);
     const lookoutSeconds = await sendAll(`${lookout.url}/api/v1/write`, lanes);
     lookoutCpu.push(((await cpuSeconds(`${lookout.url}/metrics`, 'lookout_process_cpu_seconds_total')) - lookoutCpu0) / total);
+    for (const [name, seconds] of threadCpuSeconds(lookout.child.pid!)) {
+      let list = threadCpu.get(name);
+      if (!list) threadCpu.set(name, (list = []));
+      list.push((seconds - (threads0.get(name) ?? 0)) / total);
+    }
     await lookout.stop();
     lookoutRates.push(total / lookoutSeconds);
     if (i === 0) bytes = await lookoutBytes(lookout.dataDir);
@@ -335,14 +372,24 @@ async function main() {
   }
   const lookoutRate = median(lookoutRates);
   const promRate = median(promRates);
+  // Each round runs the two back to back, so its ratio compares like with like on a machine
+  // whose load changes between rounds; the median of those is the figure.
+  const ratios = lookoutRates.map((rate, i) => rate / promRates[i]!);
   log('');
   log(`Lookout     ${lookoutRate.toFixed(0)} samples/s (median)`);
   log(`Prometheus  ${promRate.toFixed(0)} samples/s (median)`);
-  log(`ratio Lookout/Prometheus = ${(lookoutRate / promRate).toFixed(2)}  (target ≥ 1.0)`);
+  log(`ratio Lookout/Prometheus = ${median(ratios).toFixed(2)}  (median of the rounds' ratios ${ratios.map((r) => r.toFixed(2)).join(', ')}; target ≥ 1.0)`);
   log(
     `CPU per sample (whole process): Lookout ${(median(lookoutCpu) * 1e6).toFixed(2)} µs, Prometheus ${(median(promCpu) * 1e6).toFixed(2)} µs; ` +
       `efficiency ratio Prometheus/Lookout = ${(median(promCpu) / median(lookoutCpu)).toFixed(2)}`,
   );
+  const byThread = [...threadCpu]
+    .map(([name, values]) => [name, median(values)] as const)
+    .filter(([, perSample]) => perSample >= 0.01e-6)
+    .sort((a, b) => b[1] - a[1]);
+  if (byThread.length > 0) {
+    log(`Lookout CPU per sample by thread (main = JavaScript; MergeMutate = merges; ThreadPool, node = inserts): ${byThread.map(([n, v]) => `${n} ${(v * 1e6).toFixed(2)} µs`).join(', ')}`);
+  }
   if (bytes) {
     log(
       `Lookout bytes on disk per sample: ${(bytes.asLeft / bytes.samples).toFixed(2)} as left, ${(bytes.optimized / bytes.samples).toFixed(2)} after OPTIMIZE FINAL ` +

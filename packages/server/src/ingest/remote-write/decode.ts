@@ -16,7 +16,8 @@
 import { uncompressSync } from 'snappy';
 import { LookoutError } from '../../errors.js';
 import type { Labels, MetricMetadata, Sample } from '../../model/index.js';
-import { WriteRequestType, type PbLabel, type PbWriteRequest } from './prompb.js';
+import protobuf from 'protobufjs';
+import { ExemplarType, MetricMetadataType, type PbExemplar, type PbLabel, type PbMetricMetadata } from './prompb.js';
 
 /** An exemplar attached to a series (structurally the storage's MetricExemplar). */
 export interface DecodedExemplar {
@@ -137,14 +138,179 @@ function exemplarLabels(labels: PbLabel[]): Labels | undefined {
   return runes > MAX_EXEMPLAR_LABEL_RUNES ? undefined : out;
 }
 
-/** Decodes an uncompressed prometheus.WriteRequest. */
-export function decodeWriteRequest(body: Uint8Array): RemoteWriteBatch {
-  let request: PbWriteRequest;
-  try {
-    request = WriteRequestType.decode(body) as unknown as PbWriteRequest;
-  } catch (error) {
-    throw new LookoutError('LOOKOUT_ERR_INGEST_UNDECODABLE', `invalid protobuf WriteRequest: ${(error as Error).message}`);
+/**
+ * Label sets already seen, keyed by their encoded bytes: a sender repeats the same series in
+ * every request, so a repeated series costs a map lookup instead of UTF-8 decoding, label
+ * validation and a new object. The interned (frozen) object is also what lets storage cache
+ * the series' fingerprint by identity. Only valid label sets are kept. Bounded: when full it
+ * starts over, which costs only the work it saves.
+ */
+const MAX_INTERNED_SERIES = 200_000;
+const internedLabels = new Map<string, Labels>();
+
+/** Reads a protobuf varint int64 as a number (exact up to 2^53; negative via protobufjs's Long). */
+function readInt64(reader: protobuf.Reader): number {
+  const buf = reader.buf;
+  let pos = reader.pos;
+  let result = 0;
+  let scale = 1;
+  // Seven bytes hold 49 bits: every millisecond timestamp until the year 19800.
+  for (let i = 0; i < 7 && pos < reader.len; i++) {
+    const byte = buf[pos++]!;
+    result += (byte & 0x7f) * scale;
+    if ((byte & 0x80) === 0) {
+      reader.pos = pos;
+      return result;
+    }
+    scale *= 128;
   }
+  return int64ToNumber(reader.int64());
+}
+
+const WIRE_BYTES = 2;
+
+function expectWire(tag: number, wire: number, what: string): void {
+  if ((tag & 7) !== wire) throw new Error(`${what} has wire type ${tag & 7}, expected ${wire}`);
+}
+
+/** Labels of one series from their encoded fields (only when not interned). */
+function decodeLabelFields(reader: protobuf.Reader, ranges: number[], rangeCount: number): PbLabel[] {
+  const labels: PbLabel[] = [];
+  const saved = reader.pos;
+  const savedLen = reader.len;
+  for (let i = 0; i < rangeCount; i += 2) {
+    reader.pos = ranges[i]!;
+    reader.len = ranges[i + 1]!;
+    let name = '';
+    let value = '';
+    while (reader.pos < reader.len) {
+      const tag = reader.uint32();
+      if (tag === 0x0a) name = reader.string();
+      else if (tag === 0x12) value = reader.string();
+      else reader.skipType(tag & 7);
+    }
+    labels.push({ name, value });
+  }
+  reader.pos = saved;
+  reader.len = savedLen;
+  return labels;
+}
+
+// Per-series scratch, reused: values and timestamps are read before the labels may be known.
+// Staleness is noted as the value is read: a number array of doubles does not keep NaN payloads.
+const seriesValues: number[] = [];
+const seriesStale: number[] = [];
+const seriesTimestamps: number[] = [];
+const labelRanges: number[] = [];
+
+function decodeTimeSeries(reader: protobuf.Reader, end: number, batch: RemoteWriteBatch, reject: (message: string, samples: number) => void): void {
+  // Counts rather than length resets: truncating an array is not free on this path.
+  let sampleCount = 0;
+  let rangeCount = 0;
+  // The series key: the encoded label fields, as one latin1 string (bytes, not text).
+  let keyStart = -1;
+  let keyEnd = -1;
+  let keyExtra = '';
+  let histograms = 0;
+  let exemplars: PbExemplar[] | undefined;
+  while (reader.pos < end) {
+    const tagStart = reader.pos;
+    const tag = reader.uint32();
+    switch (tag >>> 3) {
+      case 1: {
+        expectWire(tag, WIRE_BYTES, 'TimeSeries.labels');
+        const length = reader.uint32();
+        const start = reader.pos;
+        reader.skip(length);
+        labelRanges[rangeCount++] = start;
+        labelRanges[rangeCount++] = reader.pos;
+        if (keyStart < 0) keyStart = tagStart;
+        else if (tagStart !== keyEnd) {
+          // Labels interleaved with other fields: rare, the key takes the extra bytes as text.
+          keyExtra += (reader.buf as Buffer).toString('latin1', tagStart, reader.pos);
+          break;
+        }
+        if (keyExtra === '') keyEnd = reader.pos;
+        break;
+      }
+      case 2: {
+        expectWire(tag, WIRE_BYTES, 'TimeSeries.samples');
+        const sampleEnd = reader.uint32() + reader.pos;
+        if (sampleEnd > end) throw new Error('Sample extends past its TimeSeries');
+        let value = 0;
+        let timestamp = 0;
+        while (reader.pos < sampleEnd) {
+          const field = reader.uint32();
+          if (field === 0x09) value = reader.double();
+          else if (field === 0x10) timestamp = readInt64(reader);
+          else reader.skipType(field & 7);
+        }
+        seriesValues[sampleCount] = value;
+        seriesStale[sampleCount] = value !== value && isStaleNaN(value) ? 1 : 0;
+        seriesTimestamps[sampleCount] = timestamp;
+        sampleCount++;
+        break;
+      }
+      case 3: {
+        expectWire(tag, WIRE_BYTES, 'TimeSeries.exemplars');
+        (exemplars ??= []).push(ExemplarType.decode(reader, reader.uint32()) as unknown as PbExemplar);
+        break;
+      }
+      case 4: {
+        expectWire(tag, WIRE_BYTES, 'TimeSeries.histograms');
+        reader.skip(reader.uint32());
+        histograms++;
+        break;
+      }
+      default:
+        reader.skipType(tag & 7);
+    }
+  }
+  if (reader.pos !== end) throw new Error('TimeSeries length mismatch');
+
+  const key = keyStart < 0 ? '' : (reader.buf as Buffer).toString('latin1', keyStart, keyEnd) + keyExtra;
+  let labels = internedLabels.get(key);
+  if (labels === undefined) {
+    const pbLabels = decodeLabelFields(reader, labelRanges, rangeCount);
+    const fresh: Labels = {};
+    const problem = checkSeriesLabels(pbLabels, fresh);
+    if (problem !== undefined) {
+      reject(`${problem} in series ${labelsText(pbLabels)}`, sampleCount + histograms);
+      return;
+    }
+    labels = Object.freeze(fresh);
+    if (internedLabels.size >= MAX_INTERNED_SERIES) internedLabels.clear();
+    internedLabels.set(key, labels);
+  }
+  const samples = batch.samples;
+  for (let i = 0; i < sampleCount; i++) {
+    const value = seriesValues[i]!;
+    const timestampMs = seriesTimestamps[i]!;
+    samples.push(seriesStale[i] === 1 ? { labels, timestampMs, value, stale: true } : { labels, timestampMs, value });
+  }
+  if (histograms > 0) {
+    reject(`native histograms are not supported (series ${labelsText(decodeLabelFields(reader, labelRanges, rangeCount))})`, histograms);
+    // The series' float samples were kept; only the histogram samples are refused.
+    batch.rejectedSeries--;
+  }
+  if (exemplars) {
+    for (const e of exemplars) {
+      const eLabels = exemplarLabels(e.labels);
+      if (eLabels === undefined) {
+        batch.droppedExemplars++;
+        continue;
+      }
+      batch.exemplars.push({ seriesLabels: labels, labels: eLabels, value: e.value, timestampMs: int64ToNumber(e.timestamp) });
+    }
+  }
+}
+
+/**
+ * Decodes an uncompressed prometheus.WriteRequest. The hot messages (TimeSeries, Label,
+ * Sample) are read field by field with protobufjs's Reader, so no object is built per sample
+ * beyond the model's own; exemplars and metadata go through protobufjs's generated decoders.
+ */
+export function decodeWriteRequest(body: Uint8Array): RemoteWriteBatch {
   const batch: RemoteWriteBatch = {
     samples: [],
     exemplars: [],
@@ -159,36 +325,30 @@ export function decodeWriteRequest(body: Uint8Array): RemoteWriteBatch {
     batch.rejectedSamples += samples;
     if (batch.errorMessage === '') batch.errorMessage = message;
   };
-
-  for (const series of request.timeseries) {
-    const labels: Labels = {};
-    const sampleCount = series.samples.length + series.histograms.length;
-    const problem = checkSeriesLabels(series.labels, labels);
-    if (problem !== undefined) {
-      reject(`${problem} in series ${labelsText(series.labels)}`, sampleCount);
-      continue;
-    }
-    for (const s of series.samples) {
-      const timestampMs = int64ToNumber(s.timestamp);
-      const value = s.value;
-      batch.samples.push(Number.isNaN(value) && isStaleNaN(value) ? { labels, timestampMs, value, stale: true } : { labels, timestampMs, value });
-    }
-    if (series.histograms.length > 0) {
-      reject(`native histograms are not supported (series ${labelsText(series.labels)})`, series.histograms.length);
-      // The series' float samples were kept; only the histogram samples are refused.
-      batch.rejectedSeries--;
-    }
-    for (const e of series.exemplars) {
-      const eLabels = exemplarLabels(e.labels);
-      if (eLabels === undefined) {
-        batch.droppedExemplars++;
-        continue;
+  const metadata: PbMetricMetadata[] = [];
+  try {
+    const reader = protobuf.Reader.create(Buffer.isBuffer(body) ? body : Buffer.from(body.buffer, body.byteOffset, body.byteLength));
+    while (reader.pos < reader.len) {
+      const tag = reader.uint32();
+      const field = tag >>> 3;
+      if (field === 1) {
+        expectWire(tag, WIRE_BYTES, 'WriteRequest.timeseries');
+        const end = reader.uint32() + reader.pos;
+        if (end > reader.len) throw new Error(`index out of range: ${end} > ${reader.len}`);
+        decodeTimeSeries(reader, end, batch, reject);
+      } else if (field === 3) {
+        expectWire(tag, WIRE_BYTES, 'WriteRequest.metadata');
+        metadata.push(MetricMetadataType.decode(reader, reader.uint32()) as unknown as PbMetricMetadata);
+      } else {
+        if (field === 0) throw new Error('invalid field number 0');
+        reader.skipType(tag & 7);
       }
-      batch.exemplars.push({ seriesLabels: labels, labels: eLabels, value: e.value, timestampMs: int64ToNumber(e.timestamp) });
     }
+  } catch (error) {
+    throw new LookoutError('LOOKOUT_ERR_INGEST_UNDECODABLE', `invalid protobuf WriteRequest: ${(error as Error).message}`);
   }
 
-  for (const m of request.metadata) {
+  for (const m of metadata) {
     if (!METRIC_NAME.test(m.metricFamilyName)) continue;
     batch.metadata.push({
       metricFamilyName: m.metricFamilyName,

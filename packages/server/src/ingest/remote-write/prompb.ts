@@ -128,6 +128,9 @@ const root = protobuf.parse(PROMPB_PROTO, { keepCase: false }).root;
 
 /** prometheus.WriteRequest, the remote-write 1.0 message. */
 export const WriteRequestType = root.lookupType('prometheus.WriteRequest');
+/** The rarer sub-messages, which the decoder hands to protobufjs whole. */
+export const ExemplarType = root.lookupType('prometheus.Exemplar');
+export const MetricMetadataType = root.lookupType('prometheus.MetricMetadata');
 
 /** Encodes a WriteRequest (for tests and benchmarks, which act as senders). */
 export function encodeWriteRequest(request: {

@@ -31,6 +31,8 @@ export async function openClickHouseStorage(options: StorageOptions): Promise<St
   }
   let migrated = true;
   const seriesCache = new SeriesCache();
+  /** The series insert of the latest batch of samples (see appendSamples). */
+  let seriesInserts: Promise<void> = Promise.resolve();
   const search = createSpanSearch((sql, params) => pool.select(sql, params));
 
   return {
@@ -44,9 +46,22 @@ export async function openClickHouseStorage(options: StorageOptions): Promise<St
       },
       async appendSamples(tenant: string, samples: readonly Sample[]) {
         const rows = sampleRowsTsv(tenant, samples, seriesCache);
+        // Series first: a sample is never visible without its series. Batches may be stored
+        // concurrently, and this one skipped the series rows that earlier batches still in
+        // flight marked, so its samples also wait for those batches' series inserts (and fail
+        // with them: the series rows they skipped may never be written).
+        const earlier = seriesInserts;
+        const mine = earlier.then(() => pool.insertJsonEachRow('metric_series', rows.series));
+        const settled = mine.then(
+          () => undefined,
+          () => undefined,
+        );
+        seriesInserts = mine;
+        void settled.then(() => {
+          if (seriesInserts === mine) seriesInserts = Promise.resolve();
+        });
         try {
-          // Series first: a sample is never visible without its series.
-          await pool.insertJsonEachRow('metric_series', rows.series);
+          await mine;
           await pool.insertText('metric_samples', rows.samplesFormat, rows.samples);
         } catch (error) {
           for (const s of rows.newSeries) seriesCache.forgetSeries(tenant, s);
@@ -128,6 +143,29 @@ async function migrate(pool: Pool, options: StorageOptions): Promise<void> {
     );
   }
   await applyRetention(pool, options);
+  await applyMergeSettings(pool);
+}
+
+/**
+ * metric_samples gets one small part per insert all day long, and merging them again and again
+ * was the largest single CPU cost of ingest: in bench/remote-write.ts (10 k series, 1 h) the
+ * default merge selector (base 5) spent 0.93 µs of 3.3 µs CPU per sample in merges. Base 10
+ * spends 0.49 and leaves 14 parts instead of 8. Applied where the engine knows the setting
+ * (older ClickHouse servers do not) and only when it differs.
+ */
+const SAMPLE_MERGE_SETTINGS = { merge_selector_base: '10' } as const;
+
+async function applyMergeSettings(pool: Pool): Promise<void> {
+  const names = Object.keys(SAMPLE_MERGE_SETTINGS);
+  const known = await pool.select<{ name: string }>('SELECT name FROM system.merge_tree_settings WHERE name IN {names:Array(String)}', { names });
+  if (known.length === 0) return;
+  const [table] = await pool.select<{ create: string }>(
+    `SELECT create_table_query AS create FROM system.tables WHERE database = currentDatabase() AND name = 'metric_samples'`,
+  );
+  for (const { name } of known) {
+    const value = SAMPLE_MERGE_SETTINGS[name as keyof typeof SAMPLE_MERGE_SETTINGS];
+    if (!new RegExp(`\\b${name} = ${value}\\b`).test(table?.create ?? '')) await pool.command(`ALTER TABLE metric_samples MODIFY SETTING ${name} = ${value}`);
+  }
 }
 
 /**
