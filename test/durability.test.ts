@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { rmSync } from 'node:fs';
 import { openStorage, type Storage } from '../packages/server/src/storage/index.js';
 import { startLookoutProcess, tempDir, type LookoutProcess } from './support/lookout-process.js';
+import { waitFor as waitUntil } from './support/wait.js';
 
 const RETENTION = { logs: 7, traces: 7, metrics: 30 };
 const JSON_TYPE = { 'content-type': 'application/json' };
@@ -151,13 +152,9 @@ function sustainedIngest(lookout: LookoutProcess, writers: number): IngestRun {
   return run;
 }
 
-async function waitFor(condition: () => boolean, what: string, timeoutMs = 60_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
+const waitFor = async (condition: () => boolean, what: string, timeoutMs = 60_000): Promise<void> => {
+  await waitUntil(what, condition, { timeoutMs, intervalMs: 50 });
+};
 
 /** Checks that every record of every acknowledged request is stored once; returns the stored count. */
 function assertAcknowledgedStored(bodies: string[], run: IngestRun): void {

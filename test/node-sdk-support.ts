@@ -6,6 +6,7 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { freePort, REPO_ROOT } from './support/lookout-process.js';
+import { waitFor as waitUntil } from './support/wait.js';
 
 /** Services load the built package (its `exports` point at dist/): build it (incremental). */
 export function buildNodeSdk(): void {
@@ -102,17 +103,5 @@ export async function startService(options: ServiceOptions): Promise<ServiceProc
   };
 }
 
-export async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let lastError: unknown;
-  for (;;) {
-    try {
-      const value = await probe();
-      if (value !== undefined) return value;
-    } catch (error) {
-      lastError = error;
-    }
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${lastError ? `: ${String(lastError)}` : ''}`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
-}
+export const waitFor = <T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 30_000): Promise<T> =>
+  waitUntil(what, probe, { timeoutMs, intervalMs: 250 });

@@ -17,6 +17,7 @@ import { defaultScrapeConfig, type MetricMetadata, type Sample } from '../packag
 import type { WritePipeline } from '../packages/server/src/pipeline/index.js';
 import { createScrapeManager, type ScrapeConfig } from '../packages/server/src/scrape/index.js';
 import { tempDir } from './support/lookout-process.js';
+import { waitFor } from './support/wait.js';
 
 const BODY = '# HELP hits Hits.\n# TYPE hits counter\nhits_total{path="/"} 7\n';
 const requests: http.IncomingMessage[] = [];
@@ -80,15 +81,7 @@ function capturingPipeline() {
   return { pipeline, written };
 }
 
-async function until<T>(probe: () => T | undefined, what: string): Promise<T> {
-  const deadline = Date.now() + 10_000;
-  for (;;) {
-    const value = probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out: ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
+const until = <T>(probe: () => T | undefined, what: string): Promise<T> => waitFor(what, probe, { timeoutMs: 10_000, intervalMs: 50 });
 
 test('request on the wire: Accept, gzip, basic auth, timeout header, params; samples carry target labels', async () => {
   const { pipeline, written } = capturingPipeline();

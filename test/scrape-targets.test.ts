@@ -12,6 +12,7 @@ import { after, before, test } from 'node:test';
 import { DEFAULT_TENANT } from '../packages/server/src/model/index.js';
 import { openStorage, type StoredSeries } from '../packages/server/src/storage/index.js';
 import { REPO_ROOT, freePort, startLookoutProcess, tempDir, type LookoutProcess } from './support/lookout-process.js';
+import { waitFor as waitUntil } from './support/wait.js';
 
 const NODE_EXPORTER = '/usr/bin/prometheus-node-exporter';
 const PYTHON = '/usr/bin/python3';
@@ -39,20 +40,8 @@ let configPath = '';
 let fileSdPath = '';
 const startMs = Date.now();
 
-async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const value = await probe();
-      if (value !== undefined) return value;
-    } catch (error) {
-      last = error;
-    }
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}\n${lookout?.output() ?? ''}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
+const waitFor = <T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 30_000): Promise<T> =>
+  waitUntil(what, probe, { timeoutMs, context: () => lookout?.output() ?? '' });
 
 function startChild(command: string, args: string[]): ChildProcess {
   const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'] });

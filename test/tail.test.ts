@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { openStorage } from '../packages/server/src/storage/index.js';
 import { startLookoutProcess, tempDir, type LookoutProcess } from './support/lookout-process.js';
+import { waitFor as waitUntil } from './support/wait.js';
 
 const running = new Set<LookoutProcess>();
 after(async () => {
@@ -33,13 +34,9 @@ function write(path: string, from: number, to: number): void {
   appendFileSync(path, text);
 }
 
-async function waitFor(check: () => boolean, what: string, lookout: LookoutProcess): Promise<void> {
-  const deadline = Date.now() + 30_000;
-  while (!check()) {
-    if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}\n${lookout.output()}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
+const waitFor = async (check: () => boolean, what: string, lookout: LookoutProcess): Promise<void> => {
+  await waitUntil(what, check, { intervalMs: 100, context: () => lookout.output() });
+};
 
 test('every line arrives exactly once across rename and copytruncate rotations and a restart', { timeout: 180_000 }, async () => {
   const dir = tempDir('tail');
