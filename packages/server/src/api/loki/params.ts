@@ -5,6 +5,7 @@
  * max(floor(range/250 s), 1 s). Errors carry Loki's texts.
  */
 import { LookoutError } from '../../errors.js';
+import { parsePromDuration as parsePromDurationMs } from '../../model/index.js';
 
 export type Params = Record<string, string | string[] | undefined>;
 
@@ -65,24 +66,10 @@ export function parseTimestamp(value: string, fallback: bigint): bigint {
   throw badParam(`strconv.ParseInt: parsing ${JSON.stringify(value)}: invalid syntax`);
 }
 
-const DURATION_UNITS: [string, bigint][] = [
-  ['ms', NS_PER_MS], ['s', NS_PER_S], ['m', 60n * NS_PER_S], ['h', 3600n * NS_PER_S], ['d', 86400n * NS_PER_S], ['w', 7n * 86400n * NS_PER_S], ['y', 365n * 86400n * NS_PER_S],
-];
-
 /** Prometheus's model.ParseDuration ("1h30m", "90s", "0"), nanoseconds. */
 export function parsePromDuration(value: string): bigint | undefined {
-  if (value === '0') return 0n;
-  const re = /(\d+)(ms|s|m|h|d|w|y)/y;
-  let total = 0n;
-  let at = 0;
-  while (at < value.length) {
-    re.lastIndex = at;
-    const m = re.exec(value);
-    if (!m) return undefined;
-    total += BigInt(m[1]!) * DURATION_UNITS.find(([u]) => u === m[2])![1];
-    at = re.lastIndex;
-  }
-  return value.length > 0 ? total : undefined;
+  const ms = parsePromDurationMs(value);
+  return ms === undefined ? undefined : BigInt(ms) * NS_PER_MS;
 }
 
 /** Loki's parseSecondsOrDuration: float seconds or a Prometheus duration, nanoseconds. */

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { errorJson, exemplarsJson, formatGoFloat, formatTimestamp, labelsJson, queryDataJson, successJson } from './format.js';
-import { parseDuration, parseLimit, parsePromDuration, parseTime, parseTimeParam, Params } from './params.js';
+import { parsePromDuration } from '../../model/index.js';
+import { parseDuration, parseLimit, parseTime, parseTimeParam, Params } from './params.js';
 
 describe('Prometheus value formatting', () => {
   it('formats floats as Go strconv.FormatFloat with Prometheus format choice', () => {

@@ -2,6 +2,7 @@
  * Request parameters as Prometheus's HTTP API reads them (web/api/v1/api.go): the same
  * accepted forms and the same error texts, so clients that match on them keep working.
  */
+import { parsePromDuration } from '../../model/index.js';
 
 /** A bad_data error of the Prometheus API (HTTP 400). */
 export class BadDataError extends Error {
@@ -71,33 +72,7 @@ export function parseTime(text: string): number {
   throw new BadDataError(`cannot parse ${JSON.stringify(text)} to a valid timestamp`);
 }
 
-const DURATION_UNITS: [string, number][] = [
-  ['y', 365 * 24 * 3_600_000],
-  ['w', 7 * 24 * 3_600_000],
-  ['d', 24 * 3_600_000],
-  ['h', 3_600_000],
-  ['m', 60_000],
-  ['s', 1000],
-  ['ms', 1],
-];
-// Prometheus's model.ParseDuration: units in this order, each at most once, no fractions.
-const PROM_DURATION = /^(?:(\d+)y)?(?:(\d+)w)?(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?(?:(\d+)ms)?$/;
 const INT64_MAX_NS = 2 ** 63;
-
-/** A Prometheus duration (`5m`, `1h30m`) in milliseconds, or undefined when it is not one. */
-export function parsePromDuration(text: string): number | undefined {
-  if (text === '0') return 0;
-  if (text === '') return undefined;
-  const m = PROM_DURATION.exec(text);
-  if (!m) return undefined;
-  let ms = 0;
-  for (let i = 0; i < DURATION_UNITS.length; i++) {
-    const part = m[i + 1];
-    if (part !== undefined) ms += Number(part) * DURATION_UNITS[i]![1];
-  }
-  if (ms * 1e6 > INT64_MAX_NS) return undefined;
-  return ms;
-}
 
 /** A duration: float seconds or a Prometheus duration. Milliseconds (fractions kept). */
 export function parseDuration(text: string): number {
