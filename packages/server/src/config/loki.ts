@@ -4,23 +4,9 @@
  * Prometheus durations ("10m", "1h", "7d").
  */
 import { z } from 'zod';
-import { LEGACY_LABEL_NAME, parsePromDuration } from '../model/index.js';
+import { DEFAULT_LOKI_PUSH_LIMITS, LEGACY_LABEL_NAME, parsePromDuration, type LokiPushLimits } from '../model/index.js';
 
-export interface LokiLimitsConfig {
-  maxLineSize: number;
-  maxLineSizeTruncate: boolean;
-  maxLabelNameLength: number;
-  maxLabelValueLength: number;
-  maxLabelNamesPerSeries: number;
-  rejectOldSamples: boolean;
-  rejectOldSamplesMaxAgeMs: number;
-  creationGracePeriodMs: number;
-  maxStructuredMetadataSize: number;
-  maxStructuredMetadataEntriesCount: number;
-  outOfOrderWindowMs: number;
-  discoverServiceName: string[];
-  discoverLogLevels: boolean;
-  logLevelFields: string[];
+export interface LokiLimitsConfig extends LokiPushLimits {
   /** Largest `limit` of a log query. */
   maxEntriesLimitPerQuery: number;
   /** Largest number of series a metric query may return. */
@@ -28,23 +14,7 @@ export interface LokiLimitsConfig {
 }
 
 export const DEFAULT_LOKI_LIMITS: LokiLimitsConfig = {
-  maxLineSize: 256 * 1024,
-  maxLineSizeTruncate: false,
-  maxLabelNameLength: 1024,
-  maxLabelValueLength: 2048,
-  maxLabelNamesPerSeries: 15,
-  rejectOldSamples: true,
-  rejectOldSamplesMaxAgeMs: 7 * 24 * 3600 * 1000,
-  creationGracePeriodMs: 10 * 60 * 1000,
-  maxStructuredMetadataSize: 64 * 1024,
-  maxStructuredMetadataEntriesCount: 128,
-  outOfOrderWindowMs: 3600 * 1000,
-  discoverServiceName: [
-    'service', 'app', 'application', 'app_name', 'name', 'app_kubernetes_io_name', 'container',
-    'container_name', 'k8s_container_name', 'component', 'workload', 'job', 'k8s_job_name',
-  ],
-  discoverLogLevels: true,
-  logLevelFields: ['level', 'LEVEL', 'Level', 'log.level', 'severity', 'SEVERITY', 'Severity', 'SeverityText', 'lvl', 'LVL', 'Lvl', 'severity_text', 'Severity_Text'],
+  ...DEFAULT_LOKI_PUSH_LIMITS,
   maxEntriesLimitPerQuery: 5000,
   maxQuerySeries: 500,
 };

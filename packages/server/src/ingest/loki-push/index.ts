@@ -2,14 +2,13 @@
 export { decodePushJson, decodePushProtobuf, type PushEntry, type PushStream } from './decode.js';
 export {
   convertPush,
-  DEFAULT_LOKI_PUSH_LIMITS,
   DETECTED_LEVEL,
   SERVICE_NAME_LABEL,
   StreamOrderTracker,
   UNKNOWN_SERVICE,
   type ConvertPushContext,
   type ConvertPushResult,
-  type LokiPushLimits,
 } from './convert.js';
+export { DEFAULT_LOKI_PUSH_LIMITS, type LokiPushLimits } from '../../model/index.js';
 export { parseSelector, parseLabelSet, formatLabels, quoteLabelValue, SelectorSyntaxError, type SelectorMatcher, type MatcherType } from './selector.js';
 export { LOKI_PUSH_PROTO, PushRequestType } from './push-proto.js';
