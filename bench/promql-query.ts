@@ -3,10 +3,13 @@
  * Prints each query's median latency on both, their ratio, and the median ratio
  * (Lookout / Prometheus; target ≤ 1.0). See docs/BENCHMARKS.md.
  *
- *   node --import tsx bench/promql-query.ts [--series=10000] [--minutes=60] [--repeat=5]
+ *   node --import tsx bench/promql-query.ts [--series=10000] [--minutes=60] [--repeat=5] [--settle=30]
  *
  * 1. Data: bench/remote-write.ts's generator (10 k series, one sample per 15 s) for the last
  *    --minutes, remote-written to both (both receivers hold exactly the same samples).
+ *    Both then idle --settle seconds: the load is a burst (2.4 M samples in well under a
+ *    minute, ~100× this series count's steady 670 samples/s), and the queries should measure
+ *    reads, not reads racing Lookout's merges of the burst's parts.
  * 2. 20 representative dashboard range queries over the whole window at a 15 s step
  *    (241 points per series): rates, sums by label, histogram quantiles, *_over_time,
  *    topk, comparisons, vector matching, a regex selector over many series. Each query runs
@@ -57,6 +60,7 @@ async function main() {
   const seriesCount = Math.round(readOption('series', 10_000));
   const minutes = Math.round(readOption('minutes', 60));
   const repeat = Math.round(readOption('repeat', 5));
+  const settleS = process.argv.includes('--settle=0') ? 0 : readOption('settle', 30);
   const log = (text: string) => process.stdout.write(`${text}\n`);
   const rounds = minutes * 4 + 1;
   const endMs = Math.floor(Date.now() / 15_000) * 15_000;
@@ -68,7 +72,8 @@ async function main() {
   try {
     const loadL = await sendAll(`${lookout.url}/api/v1/write`, lanes);
     const loadP = await sendAll(`${prom.url}/api/v1/write`, lanes);
-    log(`loaded in ${loadL.toFixed(1)} s (Lookout), ${loadP.toFixed(1)} s (Prometheus)`);
+    log(`loaded in ${loadL.toFixed(1)} s (Lookout), ${loadP.toFixed(1)} s (Prometheus); settling ${settleS} s`);
+    await new Promise((resolve) => setTimeout(resolve, settleS * 1000));
     const startS = (endMs - minutes * 60_000) / 1000;
     const endS = endMs / 1000;
 

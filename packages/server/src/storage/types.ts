@@ -183,6 +183,16 @@ export interface StoredSeries {
   samples: { timestampMs: number; value: number; stale: boolean }[];
 }
 
+/** A StoredSeries as columns (SeriesQuerier.selectColumns): no object per sample. */
+export interface StoredSeriesColumns {
+  labels: Labels;
+  /** Ascending sample timestamps (ms), and the values at the same positions. */
+  timestampsMs: Float64Array;
+  values: Float64Array;
+  /** 1 where the sample is a staleness marker; absent when none is. */
+  stale?: Uint8Array;
+}
+
 /** A Prometheus label matcher. Regular expressions are RE2, fully anchored (as Prometheus). */
 export interface LabelMatcher {
   type: '=' | '!=' | '=~' | '!~';
@@ -205,6 +215,11 @@ export interface SeriesQuerier {
    * [startMs, endMs], with those samples in ascending time order.
    */
   select(query: SeriesSelect): Promise<StoredSeries[]>;
+  /**
+   * `select` as columns, for readers of many samples (the PromQL engine): the same series and
+   * samples without one object per sample. Optional; callers fall back to `select`.
+   */
+  selectColumns?(query: SeriesSelect): Promise<StoredSeriesColumns[]>;
   selectSeries(query: SeriesQuery): Promise<StoredSeries[]>;
   metricMetadata(tenant: string): Promise<MetricMetadata[]>;
   /** Label sets of the series matching any of the matcher sets (all series when none), sorted. */

@@ -13,8 +13,8 @@ import { compareLabels, dropMetadata, DUPLICATE_LABELSET, labelsKey, type Matrix
 import { mergeSeriesWithSameLabelset } from './evaluator.js';
 
 export interface PromqlEngineOptions {
-  /** The engine reads samples only through `select`. */
-  querier: Pick<SeriesQuerier, 'select'>;
+  /** The engine reads samples only through `selectColumns` when the storage has it, else `select`. */
+  querier: Pick<SeriesQuerier, 'select' | 'selectColumns'>;
   /** Parses a query into Lookout's AST (default: parsePromql); syntax errors become bad_data. */
   parse?: (query: string) => Expr;
   /** Prometheus's --enable-feature=promql-experimental-functions (default off, as Prometheus). */

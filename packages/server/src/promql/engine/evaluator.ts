@@ -9,10 +9,20 @@ import type { Aggregate, AtModifier, Binary, Call, Expr, LabelMatcher, MatrixSel
 import { PromqlError } from '../types.js';
 import { toJsRegExp } from '../parser/index.js';
 import type { Annotations } from './annotations.js';
-import { absentLabels, KEEPS_NAME, type RangeFnContext, type RangeFunction, lessByReverseValue, lessByValue, RANGE_FUNCTIONS, unwrapParen, VECTOR_FUNCTIONS } from './functions.js';
+import {
+  absentLabels,
+  INDEXED_RANGE_FUNCTIONS,
+  KEEPS_NAME,
+  type RangeFnContext,
+  type RangeFunction,
+  lessByReverseValue,
+  lessByValue,
+  RANGE_FUNCTIONS,
+  unwrapParen,
+  VECTOR_FUNCTIONS,
+} from './functions.js';
 import { quantile } from './quantile.js';
 import {
-  compareLabels,
   compareStrings,
   dropMetadata,
   DUPLICATE_LABELSET,
@@ -23,6 +33,7 @@ import {
   kahanInc,
   labelsKey,
   METRIC_NAME,
+  sortByLabels,
   type FPoint,
   type Matrix,
   type Sample,
@@ -38,7 +49,7 @@ export interface EvalLimits {
 }
 
 export interface EvalContext {
-  querier: Pick<SeriesQuerier, 'select'>;
+  querier: Pick<SeriesQuerier, 'select' | 'selectColumns'>;
   tenant: string;
   lookbackDeltaMs: number;
   /** The step of subqueries written without one (`[5m:]`), given the subquery range. */
@@ -54,13 +65,17 @@ export interface EvalContext {
 
 export const TOO_MANY_SAMPLES = 'query processing would load too many samples into memory in query execution';
 
-/** A storage series with its samples split into arrays for fast windowing. */
+/** A storage series as columns for fast windowing; read-only (a query's identical selectors share one). */
 interface LoadedSeries {
   metric: Labels;
-  t: number[];
-  f: number[];
-  stale: boolean[];
+  t: Float64Array;
+  f: Float64Array;
+  /** 1 at staleness markers; absent when there are none. */
+  stale: Uint8Array | undefined;
 }
+
+/** Per query: storage reads by selector and range, so repeated selectors (`a / sum(a)`) read once. */
+const loadCaches = new WeakMap<EvalContext, Map<string, Promise<LoadedSeries[]>>>();
 
 export class Evaluator {
   private currentSamples = 0;
@@ -188,22 +203,35 @@ export class Evaluator {
 
   private async load(vs: VectorSelector, startMs: number, endMs: number): Promise<LoadedSeries[]> {
     this.checkDone(true);
-    let stored: StoredSeries[];
+    let cache = loadCaches.get(this.ctx);
+    if (!cache) loadCaches.set(this.ctx, (cache = new Map()));
+    const key = JSON.stringify([vs.matchers.map((m) => [m.type, m.name, m.value]), startMs, endMs]);
+    let loading = cache.get(key);
+    if (!loading) {
+      loading = this.read(vs, startMs, endMs);
+      cache.set(key, loading);
+    }
+    const out = await this.withinLimits(loading);
+    this.checkDone(true);
+    return out;
+  }
+
+  private async read(vs: VectorSelector, startMs: number, endMs: number): Promise<LoadedSeries[]> {
+    const { querier, tenant } = this.ctx;
+    const query = { tenant, matchers: vs.matchers, startMs, endMs };
+    let out: LoadedSeries[];
     try {
-      stored = await this.withinLimits(this.ctx.querier.select({ tenant: this.ctx.tenant, matchers: vs.matchers, startMs, endMs }));
+      if (querier.selectColumns) {
+        const stored = await querier.selectColumns(query);
+        out = stored.map((s) => ({ metric: s.labels, t: s.timestampsMs, f: s.values, stale: s.stale }));
+      } else {
+        out = (await querier.select(query)).map(fromStoredSeries);
+      }
     } catch (error) {
       if (error instanceof PromqlError) throw error;
       throw new PromqlError('execution', `expanding series: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
     }
-    this.checkDone(true);
-    const out: LoadedSeries[] = stored.map((s) => ({
-      metric: s.labels,
-      t: s.samples.map((p) => p.timestampMs),
-      f: s.samples.map((p) => p.value),
-      stale: s.samples.map((p) => p.stale),
-    }));
-    out.sort((a, b) => compareLabels(a.metric, b.metric));
-    return out;
+    return sortByLabels(out, (s) => s.metric);
   }
 
   private async evalVectorSelector(vs: VectorSelector, timestampValue: boolean): Promise<Matrix> {
@@ -216,14 +244,16 @@ export class Evaluator {
     for (const s of series) {
       this.checkDone();
       const floats: FPoint[] = [];
+      const { t, f, stale } = s;
+      const n = t.length;
       let i = 0;
       for (let ts = this.startMs; ts <= this.endMs; ts += this.intervalMs) {
         const ref = (at ?? ts) - vs.offsetMs;
         if (at !== undefined) i = 0;
-        while (i < s.t.length && s.t[i]! <= ref) i++;
+        while (i < n && t[i]! <= ref) i++;
         const j = i - 1;
-        if (j < 0 || s.t[j]! <= ref - lookback || s.stale[j]) continue;
-        floats.push({ t: ts, f: timestampValue ? s.t[j]! / 1000 : s.f[j]! });
+        if (j < 0 || t[j]! <= ref - lookback || (stale !== undefined && stale[j] === 1)) continue;
+        floats.push({ t: ts, f: timestampValue ? t[j]! / 1000 : f[j]! });
       }
       if (floats.length > 0) {
         this.addSamples(floats.length);
@@ -243,7 +273,7 @@ export class Evaluator {
     for (const s of series) {
       const floats: FPoint[] = [];
       for (let i = 0; i < s.t.length; i++) {
-        if (s.t[i]! > start && s.t[i]! <= end && !s.stale[i]) floats.push({ t: s.t[i]!, f: s.f[i]! });
+        if (s.t[i]! > start && s.t[i]! <= end && s.stale?.[i] !== 1) floats.push({ t: s.t[i]!, f: s.f[i]! });
       }
       if (floats.length > 0) {
         this.addSamples(floats.length);
@@ -408,13 +438,77 @@ export class Evaluator {
     }
     const before = this.currentSamples;
     const params = await this.scalarParam(e.param);
-    const input = await this.evalMatrix(e.expr);
+    const inner = unwrapParen(e.expr);
+    let input: StepColumns[];
+    if (inner.kind === 'VectorSelector' && this.endMs >= this.startMs && !this.ctx.stepInvariant.has(e.expr) && !this.ctx.stepInvariant.has(inner)) {
+      // Dashboards aggregate plain selectors most: read them straight into step columns.
+      this.checkDone(true);
+      input = await this.vectorSelectorSteps(inner);
+    } else {
+      input = this.toStepColumns(await this.evalMatrix(e.expr));
+    }
     const result = this.aggregate(e, grouping, input, params);
     this.currentSamples = before + result.reduce((n, s) => n + s.floats.length, 0);
     return result;
   }
 
-  private aggregate(e: Aggregate, grouping: string[], input: Matrix, params: number[]): Matrix {
+  /** A Matrix as step columns (points off the step grid are ignored, as the per-step lookup did). */
+  private toStepColumns(mat: Matrix): StepColumns[] {
+    const steps = this.numSteps;
+    const out: StepColumns[] = new Array(mat.length);
+    for (let si = 0; si < mat.length; si++) {
+      const s = mat[si]!;
+      const values = new Float64Array(steps);
+      const present = new Uint8Array(steps);
+      for (const p of s.floats) {
+        const step = (p.t - this.startMs) / this.intervalMs;
+        if (step >= 0 && step < steps && Number.isInteger(step) && present[step] === 0) {
+          values[step] = p.f;
+          present[step] = 1;
+        }
+      }
+      out[si] = { metric: s.metric, dropName: s.dropName, values, present };
+    }
+    return out;
+  }
+
+  /** evalVectorSelector's samples written into step columns instead of points. */
+  private async vectorSelectorSteps(vs: VectorSelector): Promise<StepColumns[]> {
+    const at = this.atTime(vs.at);
+    const lookback = this.ctx.lookbackDeltaMs;
+    const firstRef = (at ?? this.startMs) - vs.offsetMs;
+    const lastRef = (at ?? this.endMs) - vs.offsetMs;
+    const series = await this.load(vs, firstRef - lookback + 1, lastRef);
+    const steps = this.numSteps;
+    const out: StepColumns[] = [];
+    for (const s of series) {
+      this.checkDone();
+      const { t, f, stale } = s;
+      const n = t.length;
+      const values = new Float64Array(steps);
+      const present = new Uint8Array(steps);
+      let count = 0;
+      let i = 0;
+      let step = 0;
+      for (let ts = this.startMs; ts <= this.endMs; ts += this.intervalMs, step++) {
+        const ref = (at ?? ts) - vs.offsetMs;
+        if (at !== undefined) i = 0;
+        while (i < n && t[i]! <= ref) i++;
+        const j = i - 1;
+        if (j < 0 || t[j]! <= ref - lookback || (stale !== undefined && stale[j] === 1)) continue;
+        values[step] = f[j]!;
+        present[step] = 1;
+        count++;
+      }
+      if (count > 0) {
+        this.addSamples(count);
+        out.push({ metric: s.metric, dropName: false, values, present });
+      }
+    }
+    return out;
+  }
+
+  private aggregate(e: Aggregate, grouping: string[], input: StepColumns[], params: number[]): Matrix {
     const op = e.op;
     const isK = op === 'topk' || op === 'bottomk' || op === 'limitk' || op === 'limit_ratio';
     const groupIndex = new Map<string, number>();
@@ -455,29 +549,28 @@ export class Evaluator {
       if (min < 0) annos.warn(`quantile value should be between 0 and 1, got ${formatFloatG(min)}`, paramPos);
     }
 
-    const cursors = new Array<number>(input.length).fill(0);
     const kOut = new Map<string, Series>();
     const instantK: Matrix = [];
+    const states: GroupState[] = Array.from({ length: isK ? 0 : groupCount }, () => ({
+      value: 0,
+      mean: 0,
+      kahanC: 0,
+      count: 0,
+      incrementalMean: false,
+      values: [],
+      dropName: false,
+    }));
+    const active = new Uint8Array(groupCount);
     let step = 0;
     for (let ts = this.startMs; ts <= this.endMs; ts += this.intervalMs, step++) {
       this.checkDone();
       const param = params[step] ?? NaN;
-      // Gather this step's samples per input series.
-      const present: (number | undefined)[] = new Array(input.length);
-      for (let si = 0; si < input.length; si++) {
-        const s = input[si]!;
-        let k = cursors[si]!;
-        while (k < s.floats.length && s.floats[k]!.t < ts) k++;
-        cursors[si] = k;
-        const p = s.floats[k];
-        present[si] = p && p.t === ts ? p.f : undefined;
-      }
       if (isK) {
-        const groups = aggregateK(op, param, input, present, seriesToGroup, groupCount);
+        const groups = aggregateK(op, param, input, step, seriesToGroup, groupCount);
         for (const group of groups) {
           for (const si of group) {
             const s = input[si]!;
-            const f = present[si]!;
+            const f = s.values[step]!;
             if (this.startMs === this.endMs) {
               instantK.push({ metric: s.metric, floats: [{ t: ts, f }], dropName: s.dropName });
               continue;
@@ -493,26 +586,44 @@ export class Evaluator {
         }
         continue;
       }
-      const groups: GroupState[] = new Array(groupCount);
+      // Group states are reused across steps; `active` marks the groups seen at this step.
+      active.fill(0);
       for (let si = 0; si < input.length; si++) {
-        const f = present[si];
-        if (f === undefined) continue;
+        const s = input[si]!;
+        if (s.present[step] === 0) continue;
+        const f = s.values[step]!;
         const gi = seriesToGroup[si]!;
-        const g = groups[gi];
-        const dropName = input[si]!.dropName;
-        if (!g) {
-          const ng: GroupState = { value: f, mean: f, kahanC: 0, count: 1, incrementalMean: false, values: [], dropName };
-          if (op === 'stddev' || op === 'stdvar') ng.value = Number.isNaN(f) || !Number.isFinite(f) ? NaN : 0;
-          if (op === 'quantile') ng.values.push(f);
-          if (op === 'group') ng.value = 1;
-          groups[gi] = ng;
+        const g = states[gi]!;
+        const dropName = s.dropName;
+        if (active[gi] === 0) {
+          active[gi] = 1;
+          g.value = f;
+          g.mean = f;
+          g.kahanC = 0;
+          g.count = 1;
+          g.incrementalMean = false;
+          g.values.length = 0;
+          g.dropName = dropName;
+          if (op === 'stddev' || op === 'stdvar') g.value = Number.isNaN(f) || !Number.isFinite(f) ? NaN : 0;
+          if (op === 'quantile') g.values.push(f);
+          if (op === 'group') g.value = 1;
           continue;
         }
         if (dropName) g.dropName = true;
         switch (op) {
-          case 'sum':
-            [g.value, g.kahanC] = kahanInc(f, g.value, g.kahanC);
+          case 'sum': {
+            // kahanInc inlined: this runs once per input sample.
+            const sum = g.value;
+            const t = sum + f;
+            if (!Number.isFinite(t) && !Number.isNaN(t)) {
+              g.value = t;
+              g.kahanC = 0;
+            } else {
+              g.kahanC += Math.abs(sum) >= Math.abs(f) ? sum - t + f : f - t + sum;
+              g.value = t;
+            }
             break;
+          }
           case 'avg':
             g.count++;
             if (!g.incrementalMean) {
@@ -558,8 +669,8 @@ export class Evaluator {
         }
       }
       for (let gi = 0; gi < groupCount; gi++) {
-        const g = groups[gi];
-        if (!g) continue;
+        if (active[gi] === 0) continue;
+        const g = states[gi]!;
         let value: number;
         switch (op) {
           case 'avg':
@@ -656,27 +767,39 @@ export class Evaluator {
       offsetMs = sq.offsetMs;
       at = this.atTime(sq.at);
       const mat = await this.runSubquery(sq);
-      source = mat.map((s) => ({ metric: s.metric, t: s.floats.map((p) => p.t), f: s.floats.map((p) => p.f), stale: s.floats.map(() => false) }));
+      source = mat.map((s) => ({
+        metric: s.metric,
+        t: Float64Array.from(s.floats, (p) => p.t),
+        f: Float64Array.from(s.floats, (p) => p.f),
+        stale: undefined,
+      }));
       inputDropName = mat.map((s) => s.dropName);
     }
     const dropName = !KEEPS_NAME.has(name);
     const mat: Matrix = [];
     const isRateLike = name === 'rate' || name === 'increase';
+    const indexed = INDEXED_RANGE_FUNCTIONS[name];
     // One context object, updated per step: the hot loop allocates nothing but output points.
     const fnCtx: RangeFnContext = { ts: 0, rangeStart: 0, rangeEnd: 0, rangeMs, metric: {}, scalars: scalarValues.map(() => NaN), annos: this.ctx.annos, call: e };
     for (let si = 0; si < source.length; si++) {
       const s = source[si]!;
       this.checkDone(true);
       // Non-stale points of the series as typed arrays, so windows are zero-copy views.
-      let count = 0;
-      for (let i = 0; i < s.t.length; i++) if (!s.stale[i]) count++;
-      const ts64 = new Float64Array(count);
-      const fs64 = new Float64Array(count);
-      for (let i = 0, k = 0; i < s.t.length; i++) {
-        if (s.stale[i]) continue;
-        ts64[k] = s.t[i]!;
-        fs64[k] = s.f[i]!;
-        k++;
+      let ts64 = s.t;
+      let fs64 = s.f;
+      let count = ts64.length;
+      const stale = s.stale;
+      if (stale !== undefined) {
+        count = 0;
+        for (let i = 0; i < stale.length; i++) if (stale[i] !== 1) count++;
+        ts64 = new Float64Array(count);
+        fs64 = new Float64Array(count);
+        for (let i = 0, k = 0; i < stale.length; i++) {
+          if (stale[i] === 1) continue;
+          ts64[k] = s.t[i]!;
+          fs64[k] = s.f[i]!;
+          k++;
+        }
       }
       fnCtx.metric = s.metric;
       const floats: FPoint[] = [];
@@ -699,7 +822,7 @@ export class Evaluator {
         fnCtx.ts = ts;
         fnCtx.rangeStart = rangeStart;
         fnCtx.rangeEnd = rangeEnd;
-        const value = fn({ t: ts64.subarray(lo, hi), f: fs64.subarray(lo, hi) }, fnCtx);
+        const value = indexed ? indexed(ts64, fs64, lo, hi, fnCtx) : fn({ t: ts64.subarray(lo, hi), f: fs64.subarray(lo, hi) }, fnCtx);
         if (value !== undefined) floats.push({ t: ts, f: value });
       }
       if (floats.length > 0) {
@@ -784,7 +907,7 @@ export class Evaluator {
           if (atMs !== undefined) i = 0;
           while (i < s.t.length && s.t[i]! <= ref) i++;
           const j = i - 1;
-          if (j < 0 || s.t[j]! <= ref - lookback || s.stale[j]) continue;
+          if (j < 0 || s.t[j]! <= ref - lookback || s.stale?.[j] === 1) continue;
           // The sample's own timestamp: the newest info series wins a conflict.
           floats.push({ t: ts, f: s.t[j]! });
         }
@@ -902,6 +1025,20 @@ export class Evaluator {
 
 // --- helpers -------------------------------------------------------------------------------------
 
+function fromStoredSeries(s: StoredSeries): LoadedSeries {
+  const n = s.samples.length;
+  const t = new Float64Array(n);
+  const f = new Float64Array(n);
+  let stale: Uint8Array | undefined;
+  for (let i = 0; i < n; i++) {
+    const p = s.samples[i]!;
+    t[i] = p.timestampMs;
+    f[i] = p.value;
+    if (p.stale) (stale ??= new Uint8Array(n))[i] = 1;
+  }
+  return { metric: s.labels, t, f, stale };
+}
+
 const INFO_IDENTIFYING_LABELS = ['instance', 'job'];
 
 function effectiveInfoNameMatchers(matchers: LabelMatcher[]): LabelMatcher[] {
@@ -962,6 +1099,14 @@ function infoTimestampAndOffset(expr: Expr): { at: AtModifier | undefined; offse
     }
   };
   return visit(expr, []) ?? { at: undefined, offsetMs: 0 };
+}
+
+/** An aggregation input series as one value per step, `present` marking the steps it has. */
+interface StepColumns {
+  metric: Labels;
+  dropName: boolean;
+  values: Float64Array;
+  present: Uint8Array;
 }
 
 interface GroupState {
@@ -1362,7 +1507,7 @@ class GoHeap {
 }
 
 /** topk/bottomk/limitk/limit_ratio for one step: per group, the chosen input series indexes in output order. */
-function aggregateK(op: string, param: number, input: Matrix, present: (number | undefined)[], seriesToGroup: number[], groupCount: number): number[][] {
+function aggregateK(op: string, param: number, input: StepColumns[], step: number, seriesToGroup: number[], groupCount: number): number[][] {
   const k = Math.min(Math.trunc(param), input.length);
   if ((op === 'topk' || op === 'bottomk' || op === 'limitk') && !(k >= 1)) return [];
   let r = param;
@@ -1373,8 +1518,9 @@ function aggregateK(op: string, param: number, input: Matrix, present: (number |
   const heaps: (GoHeap | undefined)[] = new Array(groupCount);
   const chosen: number[][] = Array.from({ length: groupCount }, () => []);
   for (let si = 0; si < input.length; si++) {
-    const f = present[si];
-    if (f === undefined) continue;
+    const s = input[si]!;
+    if (s.present[step] === 0) continue;
+    const f = s.values[step]!;
     const gi = seriesToGroup[si]!;
     if (op === 'limitk') {
       if (chosen[gi]!.length < k) chosen[gi]!.push(si);

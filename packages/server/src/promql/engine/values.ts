@@ -64,6 +64,34 @@ export function compareLabels(a: Labels, b: Labels): number {
   return an.length - bn.length;
 }
 
+/**
+ * Sorts items by their label sets in labels.Compare order, sorting each set's names once
+ * (compareLabels sorts both sets' names on every comparison).
+ */
+export function sortByLabels<T>(items: T[], labelsOf: (item: T) => Labels): T[] {
+  if (items.length < 2) return items;
+  const decorated = items.map((item) => {
+    const labels = labelsOf(item);
+    return { item, labels, names: Object.keys(labels).sort(compareStrings) };
+  });
+  decorated.sort((a, b) => {
+    const an = a.names;
+    const bn = b.names;
+    const n = Math.min(an.length, bn.length);
+    for (let i = 0; i < n; i++) {
+      const ka = an[i]!;
+      const kb = bn[i]!;
+      if (ka !== kb) return compareStrings(ka, kb);
+      const va = a.labels[ka]!;
+      const vb = b.labels[kb]!;
+      if (va !== vb) return compareStrings(va, vb);
+    }
+    return an.length - bn.length;
+  });
+  for (let i = 0; i < items.length; i++) items[i] = decorated[i]!.item;
+  return items;
+}
+
 export function dropMetadata(labels: Labels): Labels {
   if (!METADATA_LABELS.some((n) => n in labels)) return labels;
   const out: Labels = {};

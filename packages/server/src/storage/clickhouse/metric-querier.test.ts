@@ -109,3 +109,64 @@ describe('SeriesQuerier lookups', () => {
     assert.equal(compareLabels({ a: '1' }, { a: '1' }), 0);
   });
 });
+
+describe('SeriesQuerier.select and selectColumns', () => {
+  let storage: Storage;
+  const colTenant = 'columns-test';
+  const M = 60_000;
+  before(async () => {
+    storage = await openClickHouseStorage({ dataDir: mkdtempSync(join(tmpdir(), 'lookout-mq-cols-')), retention: { logs: 30, traces: 30, metrics: 30 } });
+    const at = (i: number) => t0 + i * M;
+    // One series with a staleness marker among mostly-zero flags next to another series (the
+    // shape that trips chDB's groupArray over sparse columns), written in two inserts so that
+    // a later part holds earlier samples.
+    await storage.appender.appendSamples(colTenant, [
+      { labels: { __name__: 'cols', s: 'a' }, timestampMs: at(0), value: 1 },
+      { labels: { __name__: 'cols', s: 'a' }, timestampMs: at(1), value: 0 },
+      { labels: { __name__: 'cols', s: 'a' }, timestampMs: at(3), value: Infinity },
+      { labels: { __name__: 'cols', s: 'a' }, timestampMs: at(4), value: Number.NaN, stale: true },
+      { labels: { __name__: 'cols', s: 'a' }, timestampMs: at(6), value: -Infinity },
+      ...Array.from({ length: 30 }, (_, i) => ({ labels: { __name__: 'cols', s: 'b' }, timestampMs: t0 + (i * M) / 2, value: 0 })),
+    ]);
+    await storage.appender.appendSamples(colTenant, [
+      { labels: { __name__: 'cols', s: 'a' }, timestampMs: at(2), value: Number.NaN },
+      { labels: { __name__: 'cols', s: 'a' }, timestampMs: at(5), value: 5.25 },
+    ]);
+  });
+  after(async () => storage.close());
+
+  it('returns samples in time order with NaN, infinities and staleness markers in place', async () => {
+    const query = { tenant: colTenant, matchers: [{ type: '=' as const, name: 's', value: 'a' }], startMs: t0, endMs: t0 + 10 * M };
+    const columns = await storage.series.selectColumns!(query);
+    assert.equal(columns.length, 1);
+    const [a] = columns;
+    assert.deepEqual(a!.labels, { __name__: 'cols', s: 'a' });
+    assert.deepEqual([...a!.timestampsMs], [0, 1, 2, 3, 4, 5, 6].map((i) => t0 + i * M));
+    assert.deepEqual([...a!.values], [1, 0, Number.NaN, Infinity, Number.NaN, 5.25, -Infinity]);
+    assert.deepEqual([...a!.stale!], [0, 0, 0, 0, 1, 0, 0]);
+    const rows = await storage.series.select(query);
+    assert.deepEqual(
+      rows[0]!.samples.map((p) => [p.timestampMs, p.value, p.stale]),
+      [...a!.timestampsMs].map((t, i) => [t, a!.values[i], a!.stale![i] === 1]),
+    );
+    // A series without markers has no stale column; a window holding only part of the samples.
+    const b = await storage.series.selectColumns!({ ...query, matchers: [{ type: '=', name: 's', value: 'b' }], startMs: t0 + M, endMs: t0 + 2 * M });
+    assert.deepEqual([...b[0]!.timestampsMs], [t0 + M, t0 + 1.5 * M, t0 + 2 * M]);
+    assert.equal(b[0]!.stale, undefined);
+  });
+
+  it('keeps label sets right across repeated reads, new series and tenants', async () => {
+    const query = { tenant: colTenant, matchers: [{ type: '=' as const, name: '__name__', value: 'cols_late' }], startMs: t0, endMs: t0 + 10 * M };
+    await storage.appender.appendSamples(colTenant, [{ labels: { __name__: 'cols_late', s: 'x' }, timestampMs: t0, value: 1 }]);
+    assert.deepEqual((await storage.series.selectColumns!(query)).map((c) => c.labels), [{ __name__: 'cols_late', s: 'x' }]);
+    // A series that appears after its neighbours' labels were cached is still found.
+    await storage.appender.appendSamples(colTenant, [{ labels: { __name__: 'cols_late', s: 'y' }, timestampMs: t0, value: 2 }]);
+    const again = await storage.series.selectColumns!(query);
+    assert.deepEqual(again.map((c) => [c.labels.s, c.values[0]]).sort(), [['x', 1], ['y', 2]]);
+    // The same label set in another tenant is that tenant's series, not a cache hit across tenants.
+    await storage.appender.appendSamples('columns-other', [{ labels: { __name__: 'cols_late', s: 'x' }, timestampMs: t0, value: 7 }]);
+    const other = await storage.series.selectColumns!({ ...query, tenant: 'columns-other' });
+    assert.deepEqual(other.map((c) => [c.labels, c.values[0]]), [[{ __name__: 'cols_late', s: 'x' }, 7]]);
+    assert.equal((await storage.series.selectColumns!({ ...query, tenant: 'columns-none' })).length, 0);
+  });
+});
