@@ -3,7 +3,7 @@
  * whole step range at once (one storage read per selector), instant-vector nodes yield a Matrix with
  * one point per step, and range-vector nodes are consumed window by window by their function.
  */
-import type { Labels } from '../../model/index.js';
+import { expandRe2Template, type Labels } from '../../model/index.js';
 import type { SeriesQuerier, StoredSeries } from '../../storage/index.js';
 import type { Aggregate, AtModifier, Binary, Call, Expr, LabelMatcher, MatrixSelector, Subquery, VectorMatching, VectorSelector } from '../ast.js';
 import { PromqlError } from '../types.js';
@@ -986,7 +986,7 @@ export class Evaluator {
       const srcVal = s.metric[src] ?? '';
       const m = regex.exec(srcVal);
       if (!m) continue;
-      const value = expandGoTemplate(repl, m);
+      const value = expandRe2Template(repl, m);
       const metric = { ...s.metric };
       if (value === '') delete metric[dst];
       else metric[dst] = value;
@@ -1127,52 +1127,6 @@ export function isValidLabelName(name: string): boolean {
 
 function isWellFormed(s: string): boolean {
   return !/[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/.test(s);
-}
-
-/** Go's Regexp.Expand: `$1`, `${1}`, `$name`, `${name}`, `$$`; a name is the longest run of word characters. */
-export function expandGoTemplate(template: string, m: RegExpExecArray): string {
-  let out = '';
-  for (let i = 0; i < template.length; i++) {
-    const c = template[i]!;
-    if (c !== '$' || i + 1 >= template.length) {
-      out += c;
-      continue;
-    }
-    const next = template[i + 1]!;
-    if (next === '$') {
-      out += '$';
-      i++;
-      continue;
-    }
-    let name: string;
-    let end: number;
-    if (next === '{') {
-      const close = template.indexOf('}', i + 2);
-      const candidate = close < 0 ? '' : template.slice(i + 2, close);
-      if (close < 0 || !/^\w+$/.test(candidate)) {
-        out += c;
-        continue;
-      }
-      name = candidate;
-      end = close + 1;
-    } else {
-      const mm = /^\w+/.exec(template.slice(i + 1));
-      if (!mm) {
-        out += c;
-        continue;
-      }
-      name = mm[0];
-      end = i + 1 + name.length;
-    }
-    if (/^\d+$/.test(name)) {
-      const idx = Number(name);
-      out += idx < m.length ? (m[idx] ?? '') : '';
-    } else {
-      out += m.groups?.[name] ?? '';
-    }
-    i = end - 1;
-  }
-  return out;
 }
 
 export function mergeSeriesWithSameLabelset(mat: Matrix): Matrix {
