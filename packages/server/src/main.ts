@@ -7,7 +7,7 @@ import { buildHttpServer, scrapeConfigYaml, startOtlpGrpcServer, type RunningGrp
 import type { LookoutConfig } from './config/index.js';
 import { createWritePipeline } from './pipeline/index.js';
 import { createLogqlEngine, parseLogql, parseLogSelector } from './logql/index.js';
-import { createPromqlEngine, formatPromql, parsePromql, promqlAstToJson } from './promql/index.js';
+import { createPromqlEngine, formatPromql, parsePromql, parsePromqlSelector, promqlAstToJson } from './promql/index.js';
 import { openStorage, type Storage } from './storage/index.js';
 import { createTailManager } from './tail/index.js';
 import { createServerMetrics } from './telemetry/index.js';
@@ -102,6 +102,7 @@ export async function startLookout(config: LookoutConfig, logger: Logger = creat
         parse: (query) => parsePromql(query),
         format: (query) => formatPromql(parsePromql(query)),
         astJson: (query) => promqlAstToJson(parsePromql(query)),
+        parseSelector: (selector) => parsePromqlSelector(selector),
       },
     },
   });

@@ -76,6 +76,9 @@ describe('Prometheus parameter parsing', () => {
     assert.equal(parseTime('1700000000.1234'), 1_700_000_000_123);
     assert.equal(parseTime('1.5e9'), 1_500_000_000_000);
     assert.equal(parseTime('-1.5'), -1500);
+    // Go's int64 conversion overflows and wraps as Prometheus's does (time=1e100 evaluates at 0).
+    assert.equal(parseTime('1e100'), 0);
+    assert.equal(parseTime('1e16'), -8_446_744_073_709_552_000);
     assert.equal(parseTime('2023-11-14T22:13:20Z'), 1_700_000_000_000);
     assert.equal(parseTime('2023-11-14T22:13:20.5Z'), 1_700_000_000_500);
     assert.equal(parseTime('2023-11-15T00:13:20+02:00'), 1_700_000_000_000);

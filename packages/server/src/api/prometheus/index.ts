@@ -38,6 +38,8 @@ export interface PromqlParsing {
   format?(query: string): string;
   /** Prometheus 3's /api/v1/parse_query JSON. */
   astJson?(query: string): unknown;
+  /** A series selector (parser.ParseMetricSelector, for match[]): its matchers. */
+  parseSelector?(selector: string): LabelMatcher[];
 }
 
 /** What the scrape subsystem exposes: targets already in /api/v1/targets JSON shape. */
@@ -139,9 +141,19 @@ export function prometheusApi(options: PrometheusApiOptions): FastifyPluginAsync
   function matcherSets(values: string[]): LabelMatcher[][] {
     const sets: LabelMatcher[][] = [];
     for (const text of values) {
+      const parser = parsing();
+      if (parser.parseSelector) {
+        // ParseMetricSelector: selector syntax only; the non-empty check below is match[]'s own.
+        try {
+          sets.push(parser.parseSelector(text));
+        } catch (error) {
+          throw new BadDataError((error as Error).message);
+        }
+        continue;
+      }
       let node: unknown;
       try {
-        node = parsing().parse(text);
+        node = parser.parse(text);
       } catch (error) {
         if (error instanceof ApiError) throw error;
         throw new BadDataError((error as Error).message);
@@ -400,7 +412,8 @@ export function prometheusApi(options: PrometheusApiOptions): FastifyPluginAsync
         throw new BadDataError((error as Error).message);
       }
       const selectors = extractSelectors(node);
-      if (selectors.length === 0) return send(reply, 'null');
+      // Prometheus's handler answers 204 with no body when the query selects no series (data nil).
+      if (selectors.length === 0) return reply.code(204).send();
       const tenant = options.tenantOf(request);
       const found = await series.exemplars({
         tenant,

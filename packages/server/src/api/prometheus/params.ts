@@ -47,7 +47,10 @@ export function parseTime(text: string): number {
     }
     const whole = Math.trunc(seconds);
     const fraction = Math.round((seconds - whole) * 1000) / 1000;
-    return whole * 1000 + Math.round(fraction * 1000);
+    // Go's int64(seconds) turns out-of-range values into MinInt64 (amd64) and the conversion to
+    // milliseconds wraps around int64: emulated, so `time=1e100` answers as Prometheus does.
+    const goSeconds = Math.abs(whole) >= 2 ** 63 ? -(2n ** 63n) : BigInt(whole);
+    return Number(BigInt.asIntN(64, goSeconds * 1000n + BigInt(Math.round(fraction * 1000))));
   }
   const m = RFC3339.exec(text);
   if (m) {

@@ -327,13 +327,21 @@ function goRoundHalfUp(v: number, toNearest: number): number {
 
 function clampVector(vec: Vector, min: number, max: number): Vector {
   if (max < min) return [];
-  return vec.map((s) => ({ metric: s.metric, t: s.t, f: Math.max(min, Math.min(max, s.f)), dropName: true }));
+  return vec.map((s) => ({ metric: s.metric, t: s.t, f: goMax(min, goMin(max, s.f)), dropName: true }));
 }
 
-/** Go's math.Max/Min semantics (NaN wins, +0 > -0). */
+/** Go's math.Max: +Inf wins over NaN, then NaN wins, and +0 > -0. */
 function goMax(a: number, b: number): number {
+  if (a === Infinity || b === Infinity) return Infinity;
   if (Number.isNaN(a) || Number.isNaN(b)) return NaN;
   return Math.max(a, b);
+}
+
+/** Go's math.Min: -Inf wins over NaN, then NaN wins, and -0 < +0. */
+function goMin(a: number, b: number): number {
+  if (a === -Infinity || b === -Infinity) return -Infinity;
+  if (Number.isNaN(a) || Number.isNaN(b)) return NaN;
+  return Math.min(a, b);
 }
 
 function dateFunction(f: (d: Date) => number): VectorFunction {
@@ -571,7 +579,7 @@ export const VECTOR_FUNCTIONS: Record<string, VectorFunction> = {
     return [{ metric: {}, t: ctx.ts, f: vec.length === 1 ? (vec[0] as Sample).f : NaN, dropName: false }];
   },
   max_of: (v, ctx) => [{ metric: {}, t: ctx.ts, f: goMax((v[0]?.[0] as Sample).f, (v[1]?.[0] as Sample).f), dropName: false }],
-  min_of: (v, ctx) => [{ metric: {}, t: ctx.ts, f: -goMax(-(v[0]?.[0] as Sample).f, -(v[1]?.[0] as Sample).f), dropName: false }],
+  min_of: (v, ctx) => [{ metric: {}, t: ctx.ts, f: goMin((v[0]?.[0] as Sample).f, (v[1]?.[0] as Sample).f), dropName: false }],
   // sort: ascending, NaN last; sort_desc: descending, NaN last (sort.Reverse over Prometheus's heaps).
   sort: (v) => [...(v[0] ?? [])].sort((a, b) => compareNaNLast(a.f, b.f)),
   sort_desc: (v) => [...(v[0] ?? [])].sort((a, b) => compareNaNLast(b.f, a.f, true)),

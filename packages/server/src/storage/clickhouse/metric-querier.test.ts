@@ -67,6 +67,13 @@ describe('SeriesQuerier lookups', () => {
     assert.deepEqual(yesterday, [{ __name__: 'old_metric', job: 'batch' }]);
   });
 
+  it("takes Prometheus's open range ends (beyond 2^53 ms) without refusing to send them", async () => {
+    const openEnd = await storage.series.series({ tenant, matcherSets: [[name('up')]], startMs: t0 - 1000, endMs: 9_223_309_901_257_974 });
+    const openStart = await storage.series.series({ tenant, matcherSets: [[name('up')]], startMs: -9_223_309_901_257_974, endMs: now });
+    assert.deepEqual(openEnd, openStart);
+    assert.ok(openEnd.length > 0);
+  });
+
   it('lists label names and values with matchers, ranges and limits', async () => {
     assert.deepEqual(await storage.series.labelNames({ tenant, matcherSets: [], startMs: t0, endMs: now }), ['__name__', 'code', 'instance', 'job']);
     assert.deepEqual(await storage.series.labelNames({ tenant, matcherSets: [[name('up')]] }), ['__name__', 'instance', 'job']);

@@ -20,8 +20,8 @@ export function createSeriesQuerier(pool: Pool): SeriesQuerier {
         tenant: query.tenant,
         startDay: dayNumber(query.startMs),
         endDay: dayNumber(query.endMs),
-        startMs: Math.trunc(query.startMs),
-        endMs: Math.trunc(query.endMs),
+        startMs: msParam(query.startMs),
+        endMs: msParam(query.endMs),
       };
       const conditions: string[] = [];
       Object.entries(query.equals).forEach(([name, value], i) => {
@@ -61,8 +61,8 @@ export function createSeriesQuerier(pool: Pool): SeriesQuerier {
       // sample in it (the candidates' fingerprints let the samples' primary key prune).
       let inRange = '';
       if (query.startMs !== undefined || query.endMs !== undefined) {
-        params.startMs = Math.trunc(query.startMs ?? MIN_MS);
-        params.endMs = Math.trunc(query.endMs ?? MAX_MS);
+        params.startMs = msParam(query.startMs ?? MIN_MS);
+        params.endMs = msParam(query.endMs ?? MAX_MS);
         inRange = ` AND Fingerprint IN (SELECT Fingerprint FROM metric_samples
            WHERE TenantId = {tenant:String} AND Fingerprint IN (SELECT Fingerprint FROM metric_series WHERE ${where})
              AND TimestampMs >= {startMs:Int64} AND TimestampMs <= {endMs:Int64})`;
@@ -114,8 +114,8 @@ export function createSeriesQuerier(pool: Pool): SeriesQuerier {
     async exemplars(query: SeriesMatch) {
       const params: Record<string, unknown> = {};
       const where = seriesWhere(query, params);
-      params.startMs = Math.trunc(query.startMs ?? MIN_MS);
-      params.endMs = Math.trunc(query.endMs ?? MAX_MS);
+      params.startMs = msParam(query.startMs ?? MIN_MS);
+      params.endMs = msParam(query.endMs ?? MAX_MS);
       const rows = await pool.select<{ fp: string; t: string; v: number | string; l: Labels }>(
         `SELECT DISTINCT toString(Fingerprint) AS fp, TimestampMs AS t, Value AS v, Labels AS l FROM metric_exemplars
          WHERE TenantId = {tenant:String} AND Fingerprint IN (SELECT Fingerprint FROM metric_series WHERE ${where})
@@ -154,8 +154,16 @@ export function createSeriesQuerier(pool: Pool): SeriesQuerier {
 }
 
 // Prometheus's open range ends (web/api/v1 MinTime/MaxTime) in milliseconds.
-const MIN_MS = -9_223_309_901_257_974;
-const MAX_MS = 9_223_309_901_257_974;
+// Prometheus's min/max times are beyond 2^53; the client refuses to send unsafe integers, and
+// no sample lies beyond the safe range, so bounds are clamped to it.
+const MIN_MS = Number.MIN_SAFE_INTEGER;
+const MAX_MS = Number.MAX_SAFE_INTEGER;
+
+/** A millisecond bound as a bound Int64 parameter: whole, within the safe integer range. */
+function msParam(ms: number): number {
+  if (Number.isNaN(ms)) return 0;
+  return Math.max(MIN_MS, Math.min(MAX_MS, Math.trunc(ms)));
+}
 const MS_PER_DAY = 86_400_000;
 // The Date type's range: day 0 (1970-01-01) to 65535 (2149-06-06).
 const MAX_DAY = 65_535;
@@ -276,8 +284,8 @@ async function selectWhere(
     tenant,
     startDay: dayNumber(startMs),
     endDay: dayNumber(endMs),
-    startMs: Math.trunc(startMs),
-    endMs: Math.trunc(endMs),
+    startMs: msParam(startMs),
+    endMs: msParam(endMs),
   };
   const seriesWhereSql = `TenantId = {tenant:String} AND Date >= toDate({startDay:Int32}) AND Date <= toDate({endDay:Int32})
      ${conditions.map((c) => `AND ${c}`).join(' ')}`;
