@@ -64,6 +64,28 @@ for (let i = 0; i < 600; i++) {
       : JSON.stringify({ level, msg: `request ${i} Needle`, latency_ms: i % 50, user: { id: i % 13 } });
   records.push(record(i, service, body));
 }
+// Service `mixed`: `level` also as a stream label (one stream), a resource attribute, or
+// metadata whose value starts with `l` (the tag of map values in the pushdown), and JSON levels
+// that are not strings: precedence and decoding of the one-pass grouping.
+const MIXED_LEVELS = ['"warn"', '3', 'true', 'null', '{"x":1}', '"{l-ish"', '-15.5', '[1]', '""', '"[x\\u00e9"'];
+for (let i = 0; i < 240; i++) {
+  const body = i % 25 === 24 ? `not json ${i}` : `{"level":${MIXED_LEVELS[i % MIXED_LEVELS.length]},"msg":"m ${i}"}`;
+  const streamLevel = i % 5 === 1;
+  records.push(
+    record(i, 'mixed', body, {
+      streamLabels: { service_name: 'mixed', env: i % 2 === 0 ? 'prod' : 'dev', ...(streamLevel ? { level: 'from-stream' } : {}) },
+      attributes: i % 7 === 3 ? [{ key: 'level', value: { stringValue: 'low' } }] : [],
+      resource: {
+        attributes: [
+          { key: 'service.name', value: { stringValue: 'mixed' } },
+          ...(i % 9 === 2 && !streamLevel ? [{ key: 'level', value: { stringValue: 'from-resource' } }] : []),
+        ],
+        droppedAttributesCount: 0,
+        schemaUrl: '',
+      },
+    }),
+  );
+}
 
 let storage: Storage;
 let inNode: ReturnType<typeof memoryLogQuerier>;
@@ -164,6 +186,10 @@ describe('LogQL pushdown against embedded storage', () => {
     'sum by (level) (count_over_time({service_name="search"} | json | drop __error__, __error_details__ [1m]))',
     'sum by (level) (count_over_time({service_name="search"} | json | __error__="" | drop __error__ [1m]))',
     'sum by (level) (bytes_over_time({service_name="checkout"} |= "request" | json [20s] offset 10s))',
+    'sum by (level) (count_over_time({service_name="mixed"} | json | __error__="" [1m]))',
+    'sum by (level, env) (bytes_rate({service_name="mixed"} | json | drop __error__ [30s]))',
+    'sum by (level) (count_over_time({service_name="mixed"} | drop __error__ [1m]))',
+    'sum (count_over_time({service_name="mixed"} |= "m 1" | json | __error__="" [1m]))',
     'sum by (service_name) (sum_over_time({env="prod"} | json | __error__="" | unwrap latency_ms [30s])) / on (service_name) sum by (service_name) (count_over_time({env="prod"} |= "latency" [30s]))',
     'topk(2, sum by (service_name) (bytes_over_time({env=~".+"}[1m])))',
   ];
@@ -210,6 +236,33 @@ describe('LogQL pushdown against embedded storage', () => {
     await assert.rejects(e.query(base('sum by (level) (count_over_time({service_name="search"} | json [2m]))', at)), /pipeline error: 'JSONParserErr'/);
     assert.ok(pulled > 0, 'the failing case was evaluated in Node');
   });
+
+  it('sum by a label named in stream labels, metadata and JSON is one storage pass: precedence and JSON value decoding', async () => {
+    let pulled = 0;
+    const logs = { ...storage.logs };
+    logs.selectLogEntries = (q, onPage) => storage.logs.selectLogEntries(q, (page) => {
+      pulled += page.length;
+      return onPage(page);
+    });
+    const r = await createLogqlEngine({ logs }).query(base('sum by (level) (count_over_time({service_name="mixed"} | json | __error__="" [5m]))', { instant: true, startNs: T0 + 100n * S, endNs: T0 + 100n * S }));
+    assert.equal(pulled, 0);
+    assert.equal(r.value.type, 'vector');
+    const got = r.value.type === 'vector' ? Object.fromEntries(r.value.samples.map((x) => [x.labels.level ?? '', x.value])) : {};
+    // Expected from the generator's rules: metadata, then stream label, then resource, then JSON.
+    const want: Record<string, number> = {};
+    for (let i = 0; i < 240; i++) {
+      if (T0 + BigInt(i) * 250_000_000n > T0 + 100n * S || i % 25 === 24) continue;
+      const json = JSON.parse(`{"level":${MIXED_LEVELS[i % MIXED_LEVELS.length]}}`).level as unknown;
+      const parsed = json === null || typeof json === 'object' ? '' : typeof json === 'string' ? json : MIXED_LEVELS[i % MIXED_LEVELS.length]!;
+      const level = i % 7 === 3 ? 'low' : i % 5 === 1 ? 'from-stream' : i % 9 === 2 ? 'from-resource' : parsed;
+      want[level] = (want[level] ?? 0) + 1;
+    }
+    assert.deepEqual(got, want);
+  });
+
+  // ClickHouse's JSON functions reprint numbers (-1.5e3 → -1500, 1.0 → 1); Loki and the Node
+  // path keep the text as written. Needs the number's source text in SQL, or a Node fallback.
+  it.todo('sum by a JSON number written non-canonically (1.0, -1.5e3) labels it as written');
 
   it('pages through more rows than one storage page in order, equal timestamps included', async () => {
     const many: LogRecord[] = [];

@@ -118,24 +118,6 @@ function metadataOf(row: Record<string, unknown>): Labels {
   );
 }
 
-/**
- * A group value: `l<label text>`, or `j<JSONExtractRaw result>` which Loki's json parser labels
- * as: strings unquoted, numbers and booleans as written, nothing for objects, arrays and null.
- */
-function groupValue(tagged: string): string {
-  if (tagged.startsWith('l')) return tagged.slice(1);
-  const raw = tagged.slice(1);
-  if (raw === '' || raw === 'null' || raw.startsWith('{') || raw.startsWith('[')) return '';
-  if (raw.startsWith('"')) {
-    try {
-      return JSON.parse(raw) as string;
-    } catch {
-      return '';
-    }
-  }
-  return raw;
-}
-
 export function createLogQuerier(pool: Pool): LogQuerier {
   return {
     async queryLogs(query: LogQuery) {
@@ -261,66 +243,77 @@ export function createLogQuerier(pool: Pool): LogQuerier {
       const { labels, json } = query.groupBy;
       labels.forEach((label, i) => (params[`g${i}`] = label));
       const l = (i: number) => `{g${i}:String}`;
-      // Tagged l (label text) or j (raw JSON) so the two are told apart when decoding.
-      const fromLine = (i: number) => (json ? `concat('j', JSONExtractRaw(Body, ${l(i)}))` : "''");
-      // Structured metadata first (log attributes; resource attributes unless promoted to a
-      // stream label), then the stream label, then the JSON field.
-      const resolved = (i: number) =>
-        `multiIf(LogAttributes[${l(i)}] != '', concat('l', LogAttributes[${l(i)}]), StreamLabels[${l(i)}] != '', concat('l', StreamLabels[${l(i)}]), ResourceAttributes[${l(i)}] != '', concat('l', ResourceAttributes[${l(i)}]), ${fromLine(i)})`;
-      // A present field proves the line is a JSON object; only lines without one are checked.
-      const found = labels.length > 0 && json ? labels.map((_x, i) => `JSONExtractRaw(Body, ${l(i)}) != ''`).join(' OR ') : '0';
-      const jv = json ? `if(${found}, 1, isValidJSON(Body) AND startsWith(trimLeft(Body), '{'))` : '1';
-      const inMaps = labels.length > 0 ? labels.map((_x, i) => `mapContains(LogAttributes, ${l(i)}) OR mapContains(StreamLabels, ${l(i)}) OR mapContains(ResourceAttributes, ${l(i)})`).join(' OR ') : '0';
-      const keys = [...labels.map((_x, i) => `g${i}`), 'jv'].join(', ');
-      // Every row counted by its line alone; then the rows whose maps name a label (found
-      // through the key bloom-filter indexes, usually none) moved from that group (sign -1) to
-      // the right one (sign +1). The maps are thus read only where they matter.
-      // Lines not JSON objects are counted apart (`bad`) rather than grouped by a flag: one
-      // grouping key less on the statement that reads every line.
-      const badBytes = query.bytes ? `toUInt64(sumIf(length(Body), NOT ${jv}))` : 'toUInt64(0)';
-      const lineValue = (i: number) => (json ? `JSONExtractRaw(Body, ${l(i)})` : "''");
-      // Two statements on two connections at once: the correction mostly consults indexes.
-      const [lineRows, correctionRows] = await Promise.all([
-        pool.select<Record<string, unknown>>(
-          `SELECT 1 AS sign, ${labels.map((_x, i) => `${lineValue(i)} AS g${i}, `).join('')}${idx} AS idx, toUInt64(count()) AS c, ${bytes} AS b,
-             ${json ? `toUInt64(countIf(NOT ${jv}))` : 'toUInt64(0)'} AS bad, ${badBytes} AS badb
-           FROM otel_logs WHERE ${where.sql}
-           GROUP BY ${labels.map((_x, i) => `g${i}, `).join('')}idx`,
-          params,
-        ),
-        pool.select<Record<string, unknown>>(
-          `SELECT arrayJoin([-1, 1]) AS sign, ${[...labels.map((_x, i) => `if(sign = 1, ${resolved(i)}, ${fromLine(i)}) AS g${i}`), `${jv} AS jv`].join(', ')}, ${idx} AS idx, toUInt64(count()) AS c, ${bytes} AS b
-           FROM otel_logs WHERE ${where.sql} AND (${inMaps})
-           GROUP BY sign, ${keys}, idx`,
-          params,
-        ),
-      ]);
-      const rows: Record<string, unknown>[] = [];
+      // A label resolves as a LogQL pipeline would: structured metadata (log attributes), then
+      // the stream label, then resource attributes (metadata unless promoted to a stream
+      // label), then — with json — the line's top-level field, labelled as Loki's json parser
+      // does: strings unescaped, numbers and booleans as text, nothing for null, objects and
+      // arrays. JSONExtractString gives exactly that, except that it prints objects and arrays
+      // too; telling those from strings that merely start with { or [ (JSONType) costs ~7% on
+      // every row even when evaluated lazily, so it is done only when a first answer holds such
+      // a value (rare: fields grouped by are seldom objects).
+      const lineValue = (i: number, exact: boolean) =>
+        !json ? "''" : exact ? `if((startsWith(s${i}, '{') OR startsWith(s${i}, '[')) AND JSONType(Body, ${l(i)}) IN ('Object', 'Array'), '', s${i})` : `s${i}`;
+      const fromMaps = (i: number) =>
+        `LogAttributes[${l(i)}] != '', LogAttributes[${l(i)}], StreamLabels[${l(i)}] != '', StreamLabels[${l(i)}], ResourceAttributes[${l(i)}] != '', ResourceAttributes[${l(i)}]`;
+      const extracted = json ? labels.map((_x, i) => `JSONExtractString(Body, ${l(i)}) AS s${i}, `).join('') : '';
+      // A field present (not null) proves the line is a JSON object; only other lines are checked.
+      const jv = json ? `${[...labels.map((_x, i) => `s${i} != ''`), "(isValidJSON(Body) AND startsWith(trimLeft(Body), '{'))"].join(' OR ')}` : '1';
+      const keys = labels.map((_x, i) => `g${i}, `).join('');
+      const inMaps = labels.map((_x, i) => `mapContains(LogAttributes, ${l(i)}) OR mapContains(StreamLabels, ${l(i)}) OR mapContains(ResourceAttributes, ${l(i)})`).join(' OR ');
+      // Every row is counted by its line alone, reading Body only; then the rows whose maps name
+      // a label (found through the key bloom-filter indexes) are moved from that group (sign
+      // -1) to the right one (sign +1), so the attribute maps — large in OTLP data — are read
+      // only in granules where a label may come from them. Measured against one pass reading
+      // every map (docs/BENCHMARKS.md): that is cheaper only when such rows are in most
+      // granules, and then by less than it loses otherwise. The two run on two connections.
+      const run = (exact: boolean) =>
+        Promise.all([
+          pool.select<Record<string, unknown>>(
+            `SELECT ${keys}idx, toUInt64(countIf(jv)) AS c, toUInt64(countIf(NOT jv)) AS bad,
+               ${query.bytes ? 'toUInt64(sumIf(length(Body), jv)) AS b, toUInt64(sumIf(length(Body), NOT jv)) AS badb' : 'toUInt64(0) AS b, toUInt64(0) AS badb'}
+             FROM (
+               SELECT ${extracted}${labels.map((_x, i) => `${lineValue(i, exact)} AS g${i}, `).join('')}${jv} AS jv, ${idx} AS idx${query.bytes ? ', Body' : ''}
+               FROM otel_logs WHERE ${where.sql}
+             )
+             GROUP BY ${keys}idx`,
+            params,
+          ),
+          labels.length === 0
+            ? Promise.resolve([])
+            : pool.select<Record<string, unknown>>(
+                `SELECT arrayJoin([-1, 1]) AS sign,
+                   ${labels.map((_x, i) => `if(sign = 1, multiIf(${fromMaps(i)}, ${lineValue(i, exact)}), ${lineValue(i, exact)}) AS g${i}, `).join('')}${jv} AS jv,
+                   ${idx} AS idx, toUInt64(count()) AS c, ${query.bytes ? 'toUInt64(sum(length(Body)))' : 'toUInt64(0)'} AS b
+                 FROM (SELECT ${extracted}Timestamp, Body, LogAttributes, StreamLabels, ResourceAttributes FROM otel_logs WHERE ${where.sql} AND (${inMaps}))
+                 GROUP BY sign, ${keys}jv, idx`,
+                params,
+              ),
+        ]);
+      let [lineRows, correctionRows] = await run(false);
+      const maybeComposite = (v: unknown) => typeof v === 'string' && (v.startsWith('{') || v.startsWith('['));
+      if (json && [...lineRows, ...correctionRows].some((row) => labels.some((_x, i) => maybeComposite(row[`g${i}`])))) [lineRows, correctionRows] = await run(true);
+      const rows: { values: string[]; jv: boolean; idx: unknown; c: number; b: number }[] = [];
+      const valuesOf = (row: Record<string, unknown>) => labels.map((_x, i) => row[`g${i}`] as string);
       for (const row of lineRows) {
-        const tagged: Record<string, unknown> = { ...row, jv: 1, c: Number(row.c) - Number(row.bad), b: Number(row.b) - Number(row.badb) };
-        labels.forEach((_x, i) => (tagged[`g${i}`] = json ? `j${row[`g${i}`] as string}` : ''));
-        rows.push(tagged);
-        if (Number(row.bad) > 0) {
-          // Not JSON: no field extracts, so these are the group without labels from the line.
-          const invalid: Record<string, unknown> = { sign: 1, jv: 0, idx: row.idx, c: row.bad, b: row.badb };
-          labels.forEach((_x, i) => (invalid[`g${i}`] = ''));
-          rows.push(invalid);
-        }
+        if (Number(row.c) > 0) rows.push({ values: valuesOf(row), jv: true, idx: row.idx, c: Number(row.c), b: Number(row.b) });
+        if (Number(row.bad) > 0) rows.push({ values: valuesOf(row), jv: false, idx: row.idx, c: Number(row.bad), b: Number(row.badb) });
       }
-      rows.push(...correctionRows);
+      for (const row of correctionRows) {
+        const sign = Number(row.sign);
+        rows.push({ values: valuesOf(row), jv: Boolean(Number(row.jv)), idx: row.idx, c: sign * Number(row.c), b: sign * Number(row.b) });
+      }
       const groups = new Map<string, LogBucketSeries>();
       const bucketsOf = new Map<LogBucketSeries, Map<number, LogBucketSeries['buckets'][number]>>();
       for (const row of rows) {
         const groupLabels: Labels = {};
         labels.forEach((label, i) => {
-          const value = groupValue(row[`g${i}`] as string);
+          const value = row.values[i]!;
           if (value !== '') groupLabels[label] = value;
         });
-        const invalid = !Number(row.jv);
+        const invalid = !row.jv;
         const key = JSON.stringify([groupLabels, invalid]);
         let g = groups.get(key);
         if (!g) groups.set(key, (g = { streamLabels: {}, structuredMetadata: {}, groupLabels, ...(json ? { jsonInvalid: invalid } : {}), buckets: [] }));
-        const sign = Number(row.sign);
         const index = Number(row.idx);
         let byIndex = bucketsOf.get(g);
         if (!byIndex) bucketsOf.set(g, (byIndex = new Map()));
@@ -329,8 +322,8 @@ export function createLogQuerier(pool: Pool): LogQuerier {
           byIndex.set(index, (b = { index, count: 0, bytes: 0 }));
           g.buckets.push(b);
         }
-        b.count += sign * Number(row.c);
-        b.bytes += sign * Number(row.b);
+        b.count += row.c;
+        b.bytes += row.b;
       }
       for (const g of groups.values()) g.buckets = g.buckets.filter((b) => b.count !== 0);
       return [...groups.values()].filter((g) => g.buckets.length > 0);
