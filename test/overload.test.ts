@@ -18,11 +18,14 @@ const MAX_BATCH_ROWS = 5_000;
 const CLIENTS = 48;
 const RECORDS_PER_REQUEST = 1_000;
 /**
- * Warm-up lasts from the first 503 until this many bytes have been refused: by then the queue
- * has been full for a while and the heap has grown to its working size, however busy the
- * machine is. The highest RSS seen during warm-up is the baseline.
+ * Warm-up lasts from the first 503 until this many bytes have been refused and at least
+ * WARM_UP_MIN_MS have passed: by then the queue has been full for a while and the heap has
+ * grown to its working size, however busy or idle the machine is (on an idle machine 100 MiB
+ * are refused within a second, while the young generation is still growing to its
+ * --max-semi-space-size). The highest RSS seen during warm-up is the baseline.
  */
 const WARM_UP_REFUSED_BYTES = 100 * 1024 * 1024;
+const WARM_UP_MIN_MS = 3_000;
 /**
  * The load runs at least MIN_LOAD_MS and, after warm-up, until twice RSS_GROWTH_BOUND worth of
  * requests has been refused (so the memory bound means something even on a busy machine);
@@ -175,7 +178,8 @@ describe('overload', { timeout: 180_000 }, () => {
           refused.add(id);
           refusedBytes += body.length;
           firstRefusedAt ??= performance.now() - started;
-          if (warmUpEndAt === undefined && refusedBytes >= WARM_UP_REFUSED_BYTES) {
+          const now = performance.now() - started;
+          if (warmUpEndAt === undefined && refusedBytes >= WARM_UP_REFUSED_BYTES && now - firstRefusedAt >= WARM_UP_MIN_MS) {
             warmUpEndAt = performance.now() - started;
             refusedBytesAtWarmUp = refusedBytes;
           }
