@@ -53,6 +53,9 @@ interface OtlpJsonAttribute {
 }
 
 test('Redis commands are in the request trace; /ready follows Redis', async () => {
+  // The service is up at /health before ioredis has connected (it has no offline queue): the
+  // first request waits for readiness, which includes the Redis check.
+  await waitFor('orders ready (Redis connected)', async () => ((await fetch(`${orders.url}/ready`)).status === 200 ? true : undefined), 15_000);
   const response = await fetch(`${orders.url}/orders/1`, { headers: { 'x-request-id': 'redis-req-1' } });
   assert.equal(response.status, 200);
   const line = await waitFor('order fetched', async () => orders.records().find((r) => r.msg === 'order fetched' && r.request_id === 'redis-req-1'));
