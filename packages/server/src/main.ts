@@ -13,6 +13,7 @@ import { createTailManager } from './tail/index.js';
 import { createServerMetrics } from './telemetry/index.js';
 import { createScrapeManager } from './scrape/index.js';
 import { VERSION as LOOKOUT_VERSION } from './version.js';
+import { formatPromDuration } from './model/index.js';
 
 export { VERSION } from './version.js';
 
@@ -46,6 +47,7 @@ export async function startLookout(config: LookoutConfig, logger: Logger = creat
     ...(config.clickhouseUrl === undefined ? {} : { clickhouseUrl: config.clickhouseUrl }),
   });
   const metrics = createServerMetrics();
+  const parseQuery = (query: string) => parsePromql(query, { enableExperimentalFunctions: config.promql.enableExperimentalFunctions });
   const pipeline = createWritePipeline({ appender: storage.appender, metrics, limits: config.pipeline });
   let accepting = true;
   const ready = async () => accepting && (await storage.ready());
@@ -97,11 +99,18 @@ export async function startLookout(config: LookoutConfig, logger: Logger = creat
       targets: scrape,
       flags: prometheusFlags(config),
       configYaml: () => scrapeConfigYaml(scrapeConfigsInEffect),
-      engine: createPromqlEngine({ querier: storage.series }),
+      engine: createPromqlEngine({
+        querier: storage.series,
+        lookbackDeltaMs: config.promql.lookbackDeltaMs,
+        timeoutMs: config.promql.timeoutMs,
+        maxSamples: config.promql.maxSamples,
+        enableExperimentalFunctions: config.promql.enableExperimentalFunctions,
+        parse: parseQuery,
+      }),
       parsing: {
-        parse: (query) => parsePromql(query),
-        format: (query) => formatPromql(parsePromql(query)),
-        astJson: (query) => promqlAstToJson(parsePromql(query)),
+        parse: parseQuery,
+        format: (query) => formatPromql(parseQuery(query)),
+        astJson: (query) => promqlAstToJson(parseQuery(query)),
         parseSelector: (selector) => parsePromqlSelector(selector),
       },
     },
@@ -178,5 +187,8 @@ function prometheusFlags(config: LookoutConfig): Record<string, string> {
     'storage.dataDir': config.clickhouseUrl === undefined ? config.dataDir : '',
     'retention.metrics': `${config.retention.metrics}d`,
     'log.level': config.logLevel,
+    'query.lookback-delta': formatPromDuration(config.promql.lookbackDeltaMs),
+    'query.timeout': formatPromDuration(config.promql.timeoutMs),
+    'query.max-samples': String(config.promql.maxSamples),
   };
 }

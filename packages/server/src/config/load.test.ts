@@ -15,6 +15,7 @@ test('every *.good.yml fixture is accepted', () => {
 const expectedErrors: Record<string, RegExp> = {
   'unknown-key.bad.yml': /^unknown-key\.bad\.yml: server: unknown key "prot"$/,
   'bad-retention.bad.yml': /^bad-retention\.bad\.yml: retention\.logs: expected a duration like "7d".*"forever"/,
+  'promql-bad-timeout.bad.yml': /^promql-bad-timeout\.bad\.yml: promql\.timeout: expected a Prometheus duration like "5m".*"30 seconds"/,
   'retention-too-long.bad.yml': /^retention-too-long\.bad\.yml: retention\.metrics: expected a duration .*1 to 25000 days.*50000/,
   'bad-port.bad.yml': /^bad-port\.bad\.yml: server\.port: .*65535/,
   'bad-yaml.bad.yml': /^bad-yaml\.bad\.yml:\d+:\d+: invalid YAML/,
@@ -50,6 +51,7 @@ test('precedence: defaults < file < environment < flags', () => {
   assert.equal(fromFile.retention.traces, 3);
   assert.equal(fromFile.retention.metrics, 14);
   assert.equal(fromFile.pipeline.maxBatchRows, 20000);
+  assert.deepEqual(fromFile.promql, { lookbackDeltaMs: 600_000, timeoutMs: 30_000, maxSamples: 1_000_000, enableExperimentalFunctions: false });
   const fromEnv = loadConfig({ config: file }, { LOOKOUT_PORT: '9000', LOOKOUT_RETENTION: 'logs=1d' });
   assert.equal(fromEnv.port, 9000);
   assert.deepEqual(fromEnv.retention, { logs: 1, traces: 3, metrics: 14 });

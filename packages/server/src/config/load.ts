@@ -119,6 +119,15 @@ export function loadConfig(flags: ConfigOverrides, env: NodeJS.ProcessEnv = proc
     });
     config.retention = { ...config.retention, ...file.retention };
     config.pipeline = { ...config.pipeline, ...file.pipeline };
+    if (file.promql) {
+      const q = file.promql;
+      config.promql = {
+        lookbackDeltaMs: q.lookbackDelta ?? config.promql.lookbackDeltaMs,
+        timeoutMs: q.timeout ?? config.promql.timeoutMs,
+        maxSamples: q.maxSamples ?? config.promql.maxSamples,
+        enableExperimentalFunctions: q.enableExperimentalFunctions ?? config.promql.enableExperimentalFunctions,
+      };
+    }
     config.loki = resolveLokiConfig(file.loki, config.loki);
     config.tail = file.tail;
     if (file.scrape_configs !== undefined) config.scrapeConfigs = resolveScrape(file.global, file.scrape_configs, configPath);

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { ScrapeConfig } from '../model/index.js';
+import { parsePromDuration, type ScrapeConfig } from '../model/index.js';
 import { DEFAULT_LOKI_LIMITS, lokiConfigSchema, type LokiLimitsConfig } from './loki.js';
 import { scrapeConfigsSchema, scrapeGlobalSchema } from './scrape.js';
 import { tailConfigSchema, type TailConfigFile } from './tail.js';
@@ -32,6 +32,16 @@ const retentionValue = z.union([z.string(), z.number()]).transform((value, ctx) 
 });
 
 const port = z.number().int().min(0).max(65535);
+
+/** A Prometheus duration ("5m", "1h30m") → milliseconds, at least 1 ms. */
+const promDurationValue = z.string().transform((value, ctx) => {
+  const ms = parsePromDuration(value);
+  if (ms === undefined || ms < 1) {
+    ctx.addIssue({ code: 'custom', message: `expected a Prometheus duration like "5m" or "1h30m", got ${JSON.stringify(value)}` });
+    return z.NEVER;
+  }
+  return ms;
+});
 
 /** lookout.yml. Every key is optional; unknown keys are errors (a typo must not pass silently). */
 export const configFileSchema = z
@@ -68,6 +78,16 @@ export const configFileSchema = z
       })
       .strict()
       .optional(),
+    /** PromQL engine limits, as Prometheus's --query.* flags. */
+    promql: z
+      .object({
+        lookbackDelta: promDurationValue.optional(),
+        timeout: promDurationValue.optional(),
+        maxSamples: z.number().int().min(1).optional(),
+        enableExperimentalFunctions: z.boolean().optional(),
+      })
+      .strict()
+      .optional(),
     /** Prometheus's `global` section: scrape defaults (scrape_interval, scrape_timeout). */
     global: scrapeGlobalSchema.optional(),
     /** Prometheus scrape_configs, in Prometheus's own format. */
@@ -90,6 +110,8 @@ export interface LookoutConfig {
   retention: { logs: number; traces: number; metrics: number };
   logLevel: (typeof LOG_LEVELS)[number];
   pipeline: { maxBatchRows: number; maxPendingRows: number };
+  /** PromQL engine limits (lookout.yml `promql:`; Prometheus's --query.* flags). */
+  promql: { lookbackDeltaMs: number; timeoutMs: number; maxSamples: number; enableExperimentalFunctions: boolean };
   /** Loki push and query limits (lookout.yml `loki:`). */
   loki: LokiLimitsConfig;
   /** The config file that was read, if any. */
@@ -115,6 +137,7 @@ export const DEFAULT_CONFIG: LookoutConfig = {
   retention: { logs: 7, traces: 7, metrics: 30 },
   logLevel: 'info',
   pipeline: { maxBatchRows: 50_000, maxPendingRows: 200_000 },
+  promql: { lookbackDeltaMs: 5 * 60_000, timeoutMs: 2 * 60_000, maxSamples: 50_000_000, enableExperimentalFunctions: false },
   loki: DEFAULT_LOKI_LIMITS,
   configFile: undefined,
   scrapeConfigs: [],
