@@ -1,7 +1,8 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { LookoutError } from '../errors.js';
-import { escapeRegex, extractConditionsLenient, parseGoDuration, parseTempoTags, parseTraceQL } from './traceql.js';
+import { parseGoDurationNs as parseGoDuration } from '../model/index.js';
+import { escapeRegex, extractConditionsLenient, parseTempoTags, parseTraceQL } from './traceql.js';
 
 function parseError(query: string): string {
   try {

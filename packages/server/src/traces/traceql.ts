@@ -13,6 +13,7 @@
  * (`minDuration`, `maxDuration`), both needed by the Tempo API.
  */
 import { LookoutError } from '../errors.js';
+import { parseGoDurationNs } from '../model/index.js';
 import type { SpanCondition, SpanConditionValue } from '../storage/index.js';
 
 type Op = SpanCondition['op'];
@@ -603,80 +604,16 @@ function describe(token: Token): string {
   return token.text;
 }
 
-const NS: Record<string, number> = {
-  ns: 1,
-  us: 1e3,
-  'µs': 1e3,
-  'μs': 1e3,
-  ms: 1e6,
-  s: 1e9,
-  m: 60e9,
-  h: 3600e9,
-  d: 86400e9,
-  w: 7 * 86400e9,
-  y: 365 * 86400e9,
-};
-
 /** A TraceQL duration literal (Prometheus units y w d h m s ms, or Go's with fractions), in nanoseconds. */
 function parseTraceQLDuration(text: string): number | undefined {
   if (/^(?:[0-9]+(?:ms|[ywdhms]))+$/.test(text)) {
-    let total = 0;
-    for (const [, n, unit] of text.matchAll(/([0-9]+)(ms|[ywdhms])/g)) total += Number(n) * NS[unit!]!;
-    return total;
+    return Number(parseGoDurationNs(text, { prometheusUnits: true }));
   }
   try {
-    return Number(parseGoDuration(text));
+    return Number(parseGoDurationNs(text));
   } catch {
     return undefined;
   }
-}
-
-const GO_UNITS: Record<string, bigint> = {
-  ns: 1n,
-  us: 1_000n,
-  'µs': 1_000n,
-  'μs': 1_000n,
-  ms: 1_000_000n,
-  s: 1_000_000_000n,
-  m: 60_000_000_000n,
-  h: 3_600_000_000_000n,
-};
-
-/**
- * Go's time.ParseDuration ("300ms", "1.5h", "2h45m"), in nanoseconds. Throws an Error with
- * Go's message, which Tempo puts into its 400 responses.
- */
-export function parseGoDuration(text: string): bigint {
-  const quoted = JSON.stringify(text);
-  const invalid = (): Error => new Error(`time: invalid duration ${quoted}`);
-  let s = text;
-  let negative = false;
-  if (s.startsWith('-') || s.startsWith('+')) {
-    negative = s.startsWith('-');
-    s = s.slice(1);
-  }
-  if (s === '0') return 0n;
-  if (s === '') throw invalid();
-  let total = 0n;
-  while (s !== '') {
-    const number = /^([0-9]*)(?:\.([0-9]*))?/.exec(s)!;
-    const whole = number[1]!;
-    const fraction = number[2];
-    if (whole === '' && (fraction === undefined || fraction === '')) throw invalid();
-    s = s.slice(number[0].length);
-    const unitMatch = /^[^0-9.]+/.exec(s);
-    if (!unitMatch) throw new Error(`time: missing unit in duration ${quoted}`);
-    const unit = unitMatch[0];
-    const scale = GO_UNITS[unit];
-    if (scale === undefined) throw new Error(`time: unknown unit ${JSON.stringify(unit)} in duration ${quoted}`);
-    s = s.slice(unit.length);
-    total += BigInt(whole === '' ? '0' : whole) * scale;
-    if (fraction !== undefined && fraction !== '') {
-      total += BigInt(Math.floor((Number(`0.${fraction}`) * Number(scale)) + 1e-9));
-    }
-  }
-  if (total > 9_223_372_036_854_775_807n) throw invalid();
-  return negative ? -total : total;
 }
 
 // --- Tempo's legacy `tags` search --------------------------------------------------------

@@ -27,7 +27,8 @@ import {
   virtualTagValuesV2,
   wrapTraceByIdResponse,
 } from '../../traces/index.js';
-import { extractConditionsLenient, parseGoDuration, parseTempoTags, parseTraceQL } from '../../traces/index.js';
+import { parseGoDurationNs } from '../../model/index.js';
+import { extractConditionsLenient, parseTempoTags, parseTraceQL } from '../../traces/index.js';
 
 export interface TempoApiOptions {
   spans: SpanQuerier;
@@ -339,7 +340,7 @@ function durationMs(value: string | undefined, name: string): bigint {
   if (text === undefined) return 0n;
   let ns: bigint;
   try {
-    ns = parseGoDuration(text);
+    ns = parseGoDurationNs(text);
   } catch (error) {
     throw badParam(`invalid ${name}: ${(error as Error).message}`);
   }

@@ -1,5 +1,7 @@
 /** Literal values of LogQL: strings, durations, byte sizes, numbers (as Loki's lexer reads them). */
 
+import { parseGoDurationNs } from '../../model/index.js';
+
 /** Go's strconv.Unquote for "..." strings and `raw` strings. Returns undefined when invalid. */
 export function unquote(text: string): string | undefined {
   if (text.startsWith('`')) return text.endsWith('`') && text.length >= 2 ? text.slice(1, -1) : undefined;
@@ -56,41 +58,13 @@ export function unquote(text: string): string | undefined {
   return out;
 }
 
-const DURATION_UNITS: Record<string, number> = {
-  ns: 1,
-  us: 1e3,
-  'µs': 1e3,
-  'μs': 1e3,
-  ms: 1e6,
-  s: 1e9,
-  m: 60e9,
-  h: 3600e9,
-  d: 86400e9,
-  w: 7 * 86400e9,
-  y: 365 * 86400e9,
-};
-
 /** Go's time.ParseDuration plus Prometheus' d/w/y units, in nanoseconds (as a double). */
 export function parseDurationNs(text: string): number | undefined {
-  let s = text.trim();
-  let sign = 1;
-  if (s.startsWith('-') || s.startsWith('+')) {
-    if (s.startsWith('-')) sign = -1;
-    s = s.slice(1);
+  try {
+    return Number(parseGoDurationNs(text.trim(), { prometheusUnits: true }));
+  } catch {
+    return undefined;
   }
-  if (s === '0') return 0;
-  if (s === '') return undefined;
-  const re = /(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|μs|ms|s|m|h|d|w|y)/y;
-  let total = 0;
-  let pos = 0;
-  while (pos < s.length) {
-    re.lastIndex = pos;
-    const m = re.exec(s);
-    if (!m) return undefined;
-    total += Number(m[1]) * DURATION_UNITS[m[2]!]!;
-    pos = re.lastIndex;
-  }
-  return sign * total;
 }
 
 const BYTE_UNITS: Record<string, number> = {
