@@ -11,9 +11,12 @@ import { openPool, type Pool } from './pool.js';
 import { createLogQuerier } from './log-querier.js';
 import { createLogStreamQuerier } from './log-streams.js';
 import { createSeriesQuerier } from './metric-querier.js';
-import { logRowsText, metadataRowsText, sampleRowsTsv, SeriesCache, spanRowsText } from './rows.js';
+import { logRowsText, metadataRowsText, sampleRowsTsv, SeriesCache, spanRowsText, type SampleRows } from './rows.js';
+import { logRowsNative, SAMPLE_NATIVE_COLUMNS, sampleRowsNative } from './native-rows.js';
 import { SPAN_COLUMNS, spanFromRow } from './span-rows.js';
 import { createSpanSearch } from './span-search.js';
+import { BlockLog } from './wal.js';
+import { join } from 'node:path';
 
 export async function openClickHouseStorage(options: StorageOptions): Promise<Storage> {
   const pool = openPool({
@@ -34,18 +37,46 @@ export async function openClickHouseStorage(options: StorageOptions): Promise<St
   /** The series insert of the latest batch of samples (see appendSamples). */
   let seriesInserts: Promise<void> = Promise.resolve();
   const search = createSpanSearch((sql, params) => pool.select(sql, params));
+  // The embedded engine's write-ahead log (wal.ts): appends are acknowledged from the log and
+  // stored in large Native inserts behind it; reads wait for what was acknowledged before them.
+  const insertNativeFile = process.env.LOOKOUT_EXP_TEXT === '1' ? undefined : pool.insertNativeFile?.bind(pool);
+  const wal = insertNativeFile
+    ? new BlockLog({
+        dir: join(options.dataDir, 'wal'),
+        insert: insertNativeFile,
+        onSegmentFailed: (path, error) =>
+          process.emitWarning(`write-ahead log segment refused by storage, moved to ${path}: ${(error as Error).message}`, {
+            code: 'LOOKOUT_ERR_STORAGE_WAL_SEGMENT',
+          }),
+      })
+    : undefined;
+  if (wal) {
+    try {
+      await wal.replay();
+    } catch (error) {
+      await pool.close();
+      throw new LookoutError('LOOKOUT_ERR_STORAGE_UNAVAILABLE', `write-ahead log replay failed: ${(error as Error).message}`, { cause: error });
+    }
+  }
+  const barrier = wal ? () => wal.flushed() : undefined;
 
   return {
     kind: pool.kind,
     appender: {
       async appendLogs(records: readonly LogRecord[]) {
-        await pool.insertJsonEachRow('otel_logs', logRowsText(records));
+        if (records.length === 0) return;
+        if (wal) {
+          const { block, columns } = logRowsNative(records);
+          await wal.append('otel_logs', columns, block, records.length);
+        } else {
+          await pool.insertJsonEachRow('otel_logs', logRowsText(records));
+        }
       },
       async appendSpans(spans: readonly Span[]) {
         await pool.insertJsonEachRow('otel_traces', spanRowsText(spans));
       },
       async appendSamples(tenant: string, samples: readonly Sample[]) {
-        const rows = sampleRowsTsv(tenant, samples, seriesCache);
+        const rows = wal ? sampleRowsNative(tenant, samples, seriesCache) : sampleRowsTsv(tenant, samples, seriesCache);
         // Series first: a sample is never visible without its series. Batches may be stored
         // concurrently, and this one skipped the series rows that earlier batches still in
         // flight marked, so its samples also wait for those batches' series inserts (and fail
@@ -62,7 +93,8 @@ export async function openClickHouseStorage(options: StorageOptions): Promise<St
         });
         try {
           await mine;
-          await pool.insertText('metric_samples', rows.samplesFormat, rows.samples);
+          if (typeof rows.samples === 'string') await pool.insertText('metric_samples', (rows as SampleRows).samplesFormat, rows.samples);
+          else if (samples.length > 0) await wal!.append('metric_samples', SAMPLE_NATIVE_COLUMNS, rows.samples, samples.length);
         } catch (error) {
           for (const s of rows.newSeries) seriesCache.forgetSeries(tenant, s);
           throw error;
@@ -75,7 +107,7 @@ export async function openClickHouseStorage(options: StorageOptions): Promise<St
         if (exemplars.length > 0) await pool.insertJsonEachRow('metric_exemplars', exemplarRowsText(tenant, exemplars, seriesCache));
       },
     },
-    spans: {
+    spans: afterBarrier({
       async getTrace(tenant: string, traceId: string, range?: TimeRange) {
         // The lookup table narrows the scan of otel_traces to the trace's own time window.
         const bounds = await pool.select<{ start: string | null; end: string | null }>(
@@ -104,10 +136,10 @@ export async function openClickHouseStorage(options: StorageOptions): Promise<St
       searchTraces: search.searchTraces,
       tagNames: search.tagNames,
       tagValues: search.tagValues,
-    },
-    logs: createLogQuerier(pool),
-    logStreams: createLogStreamQuerier(pool),
-    series: createSeriesQuerier(pool),
+    }, barrier),
+    logs: afterBarrier(createLogQuerier(pool), barrier),
+    logStreams: afterBarrier(createLogStreamQuerier(pool), barrier),
+    series: afterBarrier(createSeriesQuerier(pool), barrier),
     async ready() {
       return migrated && (await pool.ping());
     },
@@ -120,9 +152,26 @@ export async function openClickHouseStorage(options: StorageOptions): Promise<St
     },
     async close() {
       migrated = false;
+      await wal?.close();
       await pool.close();
     },
   };
+}
+
+/** The querier with every method waiting for `barrier` first (read-your-writes over the WAL). */
+function afterBarrier<T extends object>(querier: T, barrier: (() => Promise<void>) | undefined): T {
+  if (barrier === undefined) return querier;
+  const wrapped: Record<string, unknown> = {};
+  for (const [name, value] of Object.entries(querier)) {
+    wrapped[name] =
+      typeof value === 'function'
+        ? async (...args: unknown[]) => {
+            await barrier();
+            return (value as (...a: unknown[]) => unknown).apply(querier, args);
+          }
+        : value;
+  }
+  return wrapped as T;
 }
 
 async function migrate(pool: Pool, options: StorageOptions): Promise<void> {
@@ -136,7 +185,7 @@ async function migrate(pool: Pool, options: StorageOptions): Promise<void> {
   );
   for (const migration of MIGRATIONS) {
     if (applied.has(migration.version)) continue;
-    for (const statement of migration.statements(options.retention)) await pool.command(statement);
+    for (const statement of migration.statements(options.retention, { embedded: pool.kind === 'embedded' })) await pool.command(statement);
     await pool.command(
       'INSERT INTO lookout_migrations (Version, Description) VALUES ({version:UInt32}, {description:String})',
       { version: migration.version, description: migration.description },

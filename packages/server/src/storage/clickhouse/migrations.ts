@@ -19,7 +19,8 @@ import type { RetentionDays } from '../types.js';
 export interface Migration {
   version: number;
   description: string;
-  statements: (retention: RetentionDays) => string[];
+  /** `embedded`: the data directory of the embedded engine (not a ClickHouse server). */
+  statements: (retention: RetentionDays, target?: { embedded: boolean }) => string[];
 }
 
 const ATTR_MAP = 'Map(LowCardinality(String), String)';
@@ -230,6 +231,20 @@ export const MIGRATIONS: Migration[] = [
     statements: () => [
       'ALTER TABLE otel_logs ADD INDEX IF NOT EXISTS idx_stream_label_key mapKeys(StreamLabels) TYPE bloom_filter(0.01) GRANULARITY 1',
     ],
+  },
+  {
+    version: 6,
+    description: 'deduplication window for the write-ahead log tables',
+    // The embedded engine's write-ahead log (wal.ts) inserts each segment with its name as the
+    // deduplication token, so a segment stored just before a crash is not stored again on
+    // replay. Other inserts set deduplicate_insert = 'disable' (pool.ts): repeated data stays
+    // repeated. A ClickHouse server has no write-ahead log in front of it, so no window there.
+    statements: (_retention, target) =>
+      target?.embedded === true
+        ? ['otel_logs', 'otel_traces', 'metric_samples'].map(
+            (table) => `ALTER TABLE ${table} MODIFY SETTING non_replicated_deduplication_window = 1000`,
+          )
+        : [],
   },
 ];
 

@@ -1,5 +1,8 @@
 import { Readable } from 'node:stream';
+import { randomUUID } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { dirname, join, resolve } from 'node:path';
 import { createClient, type ClickHouseClient } from '@clickhouse/client';
 import { createChdbConnection, type ChdbExtension } from 'chdb/connection';
 import { LookoutError } from '../../errors.js';
@@ -30,6 +33,15 @@ export interface Pool {
   insertJsonEachRow(table: string, body: string): Promise<void>;
   /** Inserts pre-serialised text in another row format (TabSeparated parses faster for numbers). */
   insertText(table: string, format: InsertFormat, body: string): Promise<void>;
+  /**
+   * Embedded engine only: inserts a file of Native blocks (native.ts, wal.ts) with one
+   * INSERT … SELECT … FROM file(). chDB's Buffer insert takes text formats only, and reading
+   * Native costs the engine a fraction of parsing text (docs/BENCHMARKS.md). `columns` absent:
+   * the file's own header names them. `token` makes the insert idempotent (deduplication).
+   */
+  insertNativeFile?(table: string, columns: readonly string[] | undefined, path: string, token: string): Promise<void>;
+  /** Embedded engine only: insertNativeFile of one block, through a temporary file. */
+  insertNative?(table: string, columns: readonly string[], block: Buffer): Promise<void>;
   ping(): Promise<boolean>;
   close(): Promise<void>;
 }
@@ -47,6 +59,14 @@ export interface PoolOptions {
 // Lookout batches rows itself, so the server-side async insert buffer would only add
 // latency; a plain insert is acknowledged once the part is written.
 const INSERT_SETTINGS = { async_insert: 0, date_time_input_format: 'best_effort' } as const;
+// On the embedded engine the WAL's tables keep a deduplication window for replayed segments
+// (wal.ts, migration 6); only those inserts carry a token, and no other insert may be dropped
+// as a repeat of earlier data.
+const EMBEDDED_INSERT_SETTINGS = { ...INSERT_SETTINGS, deduplicate_insert: 'disable' } as const;
+
+// Table and column names in insertNative come from Lookout's own code, never from requests.
+const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_.]*$/;
+const TOKEN = /^[A-Za-z0-9_.-]+$/;
 
 type ClientConnection = NonNullable<NonNullable<Parameters<typeof createClient>[0]>['connection']>;
 
@@ -123,7 +143,7 @@ export function openPool(options: PoolOptions): Pool {
         if (lane.rawInsert) {
           // Measured (docs/BENCHMARKS.md): the Buffer path inserts at chDB's own rate; going
           // through the client connection costs a text round trip into one big SQL string.
-          await lane.rawInsert({ table, values: Buffer.from(body), format, settings: INSERT_SETTINGS });
+          await lane.rawInsert({ table, values: Buffer.from(body), format, settings: EMBEDDED_INSERT_SETTINGS });
           return;
         }
         // exec() sends the body as-is; insert() would want objects and re-serialise them.
@@ -135,6 +155,38 @@ export function openPool(options: PoolOptions): Pool {
         result.stream.destroy();
       });
     },
+    ...(embedded
+      ? {
+          async insertNativeFile(table: string, columns: readonly string[] | undefined, path: string, token: string) {
+            const names =
+              columns ??
+              (await this.select<{ name: string }>(`DESCRIBE TABLE file({path:String}, 'Native')`, { path })).map((r) => r.name);
+            for (const name of [table, ...names]) {
+              if (!IDENTIFIER.test(name)) throw new Error(`insertNativeFile: not an identifier: ${name}`);
+            }
+            if (!TOKEN.test(token)) throw new Error(`insertNativeFile: bad token ${token}`);
+            const list = names.join(', ');
+            await run(async (client) => {
+              await client.command({
+                query: `INSERT INTO ${table} (${list}) SELECT ${list} FROM file({path:String}, 'Native')`,
+                query_params: { path: resolve(path) },
+                clickhouse_settings: { ...INSERT_SETTINGS, deduplicate_insert: 'enable', insert_deduplication_token: token },
+              });
+            });
+          },
+          async insertNative(table: string, columns: readonly string[], block: Buffer) {
+            const id = randomUUID();
+            const path = join(options.dataDir, 'insert-blocks', `${id}.native`);
+            await mkdir(dirname(path), { recursive: true });
+            await writeFile(path, block);
+            try {
+              await this.insertNativeFile!(table, columns, path, id);
+            } finally {
+              await rm(path, { force: true });
+            }
+          },
+        }
+      : {}),
     async ping() {
       try {
         const rows = await this.select<{ one: number }>('SELECT 1 AS one');

@@ -148,6 +148,8 @@ const MS_PER_DAY = 86_400_000;
 /** What the cache knows of one label set: its fingerprint and the last series row written. */
 interface SeriesEntry {
   fingerprint: string;
+  /** The same fingerprint as a UInt64, for Native blocks (native-rows.ts). */
+  fingerprintBig: bigint;
   /** Tenant and day of the last series row written (or being written) for it; day -1: none. */
   tenant: string;
   day: number;
@@ -183,7 +185,7 @@ export class SeriesCache {
       fp = labelsFingerprint(labels);
       this.fingerprints.set(key, fp);
     }
-    entry = { fingerprint: fp, tenant: '', day: -1 };
+    entry = { fingerprint: fp, fingerprintBig: BigInt(fp), tenant: '', day: -1 };
     // Only an immutable object can stand for its labels; others are new per request anyway.
     if (Object.isFrozen(labels)) this.byIdentity.set(labels, entry);
     return entry;
@@ -222,7 +224,7 @@ export class SeriesCache {
   }
 }
 
-interface NewSeries {
+export interface NewSeries {
   fingerprint: string;
   day: number;
   entry: SeriesEntry;
@@ -238,7 +240,7 @@ export interface SampleRows {
   newSeries: NewSeries[];
 }
 
-function seriesRow(tenantJson: string, day: number, fp: string, labels: Labels): string {
+export function seriesRow(tenantJson: string, day: number, fp: string, labels: Labels): string {
   return (
     `{"TenantId":${tenantJson},"Date":${day},"MetricName":${JSON.stringify(labels.__name__ ?? '')},` +
     `"Fingerprint":"${fp}","Labels":${JSON.stringify(labels)}}\n`
