@@ -50,6 +50,8 @@ import type { LogRecord, Span } from '../packages/server/src/model/index.js';
 // rows.ts and migrations.ts do not load chDB; pool.ts does, so it is imported lazily.
 import { logRowsText, spanRowsText } from '../packages/server/src/storage/clickhouse/rows.js';
 import { MIGRATIONS } from '../packages/server/src/storage/clickhouse/migrations.js';
+import * as nativeRows from '../packages/server/src/storage/clickhouse/native-rows.js';
+import { DEFAULT_SEGMENT_ROWS } from '../packages/server/src/storage/clickhouse/wal.js';
 import type { Pool } from '../packages/server/src/storage/clickhouse/pool.js';
 
 // ---------------------------------------------------------------------------------------------
@@ -639,7 +641,8 @@ export async function openBenchPool(dataDir: string, size = 1): Promise<Pool> {
 }
 
 export async function createTables(pool: Pool): Promise<void> {
-  for (const statement of MIGRATIONS[0]!.statements(RETENTION)) await pool.command(statement);
+  // Every migration, as the embedded storage applies them (columns, codecs, settings).
+  for (const migration of MIGRATIONS) for (const statement of migration.statements(RETENTION, { embedded: true })) await pool.command(statement);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -973,10 +976,20 @@ interface NativeSession {
 
 const INSERT_SETTINGS = { async_insert: 0, date_time_input_format: 'best_effort' };
 
+type NativeEncoder = (rows: readonly (LogRecord | Span)[]) => { block: Buffer; columns: string[] };
+
+/** The Native encoder the embedded storage uses for a signal, if that signal goes through the WAL. */
+function nativeEncoder(signal: 'logs' | 'spans'): NativeEncoder | undefined {
+  const encoders = nativeRows as unknown as Record<string, NativeEncoder | undefined>;
+  return signal === 'logs' ? encoders.logRowsNative : encoders.spanRowsNative;
+}
+
 /** Rows of one signal, serialised once in batches of the size Lookout used. */
 interface RawRows {
   table: string;
   batch: number;
+  /** Native blocks (what the embedded storage inserts), or absent: JSONEachRow texts. */
+  blocks?: { block: Buffer; columns: string[] }[];
   texts: string[];
   buffers: Buffer[];
   rows: number[];
@@ -1078,23 +1091,38 @@ async function main(): Promise<void> {
           for (const [key, count] of through.failures) log(`  ! ${count} × ${key}`);
         }
 
-        // The same rows, serialised once, in batches of the size Lookout ended up inserting.
+        // The same rows, serialised once, in batches of the size Lookout's storage inserts: on
+        // the embedded engine, Native blocks of a write-ahead log segment (wal.ts) where the
+        // signal goes through the log, else JSONEachRow at the batch size Lookout used.
         let rows = raws.get(signal);
         if (!rows) {
-          let batch = options.rawBatch === 'server' ? 50_000 : options.rawBatch;
-          if (options.rawBatch === 'server' && through && through.server.inserts > 0) {
+          const encodeNative = nativeEncoder(signal === 'logs' ? 'logs' : 'spans');
+          let batch = options.rawBatch === 'server' ? DEFAULT_SEGMENT_ROWS : options.rawBatch;
+          if (options.rawBatch === 'server' && !encodeNative && through && through.server.inserts > 0) {
             batch = Math.max(1, Math.round(through.server.insertedRows / through.server.inserts));
           }
           const list = converted.get(signal)!;
           batch = Math.min(batch, list.length);
           const texts: string[] = [];
+          const blocks: { block: Buffer; columns: string[] }[] = [];
           const counts: number[] = [];
           for (let i = 0; i + batch <= list.length; i += batch) {
             const slice = list.slice(i, i + batch);
             texts.push(signal === 'logs' ? logRowsText(slice as LogRecord[]) : spanRowsText(slice as Span[]));
+            if (encodeNative) {
+              const { block, columns } = encodeNative(slice);
+              blocks.push({ block: Buffer.from(block), columns });
+            }
             counts.push(slice.length);
           }
-          rows = { table, batch, texts, buffers: options.native ? texts.map((t) => Buffer.from(t)) : [], rows: counts };
+          rows = {
+            table,
+            batch,
+            ...(encodeNative ? { blocks } : {}),
+            texts,
+            buffers: options.native ? texts.map((t) => Buffer.from(t)) : [],
+            rows: counts,
+          };
           raws.set(signal, rows);
         }
         const r = rows;
@@ -1105,11 +1133,12 @@ async function main(): Promise<void> {
         await createTables(pool);
         const viaPool = await rawLoop(async (i) => {
           const k = i % r.texts.length;
-          await pool.insertJsonEachRow(r.table, r.texts[k]!);
+          if (r.blocks) await pool.insertNative!(r.table, r.blocks[k]!.columns, r.blocks[k]!.block);
+          else await pool.insertJsonEachRow(r.table, r.texts[k]!);
           return r.rows[k]!;
         }, options);
         await pool.close();
-        log(`  raw pool  ${fmt(viaPool.rate).padStart(8)} rows/s     CPU ${fmt((viaPool.cpuSeconds * 1e6) / viaPool.rows, 1)} µs/row (${fmt(viaPool.cpuSeconds / viaPool.seconds, 2)} cores)  ${fmt(viaPool.inserts)} inserts of ${fmt(r.batch)} rows`);
+        log(`  raw pool  ${fmt(viaPool.rate).padStart(8)} rows/s     CPU ${fmt((viaPool.cpuSeconds * 1e6) / viaPool.rows, 1)} µs/row (${fmt(viaPool.cpuSeconds / viaPool.seconds, 2)} cores)  ${fmt(viaPool.inserts)} inserts of ${fmt(r.batch)} rows (${r.blocks ? 'Native' : 'JSONEachRow'})`);
 
         // Raw: chDB's own Buffer insert, the engine's limit for the same bytes.
         let viaNative: RawResult | undefined;

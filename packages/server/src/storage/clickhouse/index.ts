@@ -58,7 +58,7 @@ export async function openClickHouseStorage(options: StorageOptions): Promise<St
       throw new LookoutError('LOOKOUT_ERR_STORAGE_UNAVAILABLE', `write-ahead log replay failed: ${(error as Error).message}`, { cause: error });
     }
   }
-  const barrier = wal ? () => wal.flushed() : undefined;
+  const barrier = (tables: string[]) => (wal ? () => wal.flushed(tables) : undefined);
 
   return {
     kind: pool.kind,
@@ -136,10 +136,10 @@ export async function openClickHouseStorage(options: StorageOptions): Promise<St
       searchTraces: search.searchTraces,
       tagNames: search.tagNames,
       tagValues: search.tagValues,
-    }, barrier),
-    logs: afterBarrier(createLogQuerier(pool), barrier),
-    logStreams: afterBarrier(createLogStreamQuerier(pool), barrier),
-    series: afterBarrier(createSeriesQuerier(pool), barrier),
+    }, barrier(['otel_traces'])),
+    logs: afterBarrier(createLogQuerier(pool), barrier(['otel_logs'])),
+    logStreams: afterBarrier(createLogStreamQuerier(pool), barrier(['otel_logs'])),
+    series: afterBarrier(createSeriesQuerier(pool), barrier(['metric_samples'])),
     async ready() {
       return migrated && (await pool.ping());
     },

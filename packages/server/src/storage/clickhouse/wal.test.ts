@@ -209,3 +209,22 @@ test('storage reads see every acknowledged append at once (read-your-writes over
     await storage.close();
   }
 });
+
+test('a barrier on one table neither waits for nor rolls another table’s segment', async () => {
+  const { stored, insert } = recorder();
+  const log = new BlockLog({ dir: dir(), insert, maxAgeMs: 60_000 });
+  await log.append('a', ['x'], Buffer.from('1'), 1);
+  await log.flushed(['b']);
+  assert.equal(stored.length, 0);
+  await log.append('b', ['y'], Buffer.from('2'), 1);
+  await log.flushed(['b']);
+  assert.deepEqual(
+    stored.map((s) => s.table),
+    ['b'],
+  );
+  await log.close();
+  assert.deepEqual(
+    stored.map((s) => s.table),
+    ['b', 'a'],
+  );
+});

@@ -57,6 +57,9 @@ interface Segment {
   closed?: Promise<void>;
 }
 
+/** Rows at which a segment is handed to the inserter unless configured otherwise. */
+export const DEFAULT_SEGMENT_ROWS = 50_000;
+
 const SEGMENT_NAME = /^(\d{14}-\d{10})\.([A-Za-z_][A-Za-z0-9_]*)\.native$/;
 const RETRY_DELAYS_MS = [100, 500, 2000, 5000];
 
@@ -75,7 +78,7 @@ export class BlockLog {
   private readonly maxPendingBytes: number;
 
   constructor(private readonly options: BlockLogOptions) {
-    this.segmentRows = options.segmentRows ?? 50_000;
+    this.segmentRows = options.segmentRows ?? DEFAULT_SEGMENT_ROWS;
     this.segmentBytes = options.segmentBytes ?? 64 << 20;
     this.maxAgeMs = options.maxAgeMs ?? 1000;
     this.maxPendingBytes = options.maxPendingBytes ?? 512 << 20;
@@ -143,11 +146,16 @@ export class BlockLog {
     }
   }
 
-  /** Resolves once everything appended before the call is in the engine. */
-  flushed(): Promise<void> {
+  /**
+   * Resolves once everything appended before the call is in the engine: to all tables, or to
+   * those named (a read of one table need not wait for another's backlog).
+   */
+  flushed(tables?: readonly string[]): Promise<void> {
     if (this.open.size === 0 && this.queue.length === 0) return Promise.resolve();
-    for (const segment of [...this.open.values()]) this.roll(segment);
-    const last = this.queue[this.queue.length - 1]!;
+    const wanted = (table: string) => tables === undefined || tables.includes(table);
+    for (const segment of [...this.open.values()]) if (wanted(segment.table)) this.roll(segment);
+    const last = this.queue.findLast((segment) => wanted(segment.table));
+    if (last === undefined) return Promise.resolve();
     return new Promise((resolve) => {
       const check = () => {
         if (!this.queue.includes(last)) resolve();
