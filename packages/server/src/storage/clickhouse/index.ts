@@ -12,7 +12,7 @@ import { createLogQuerier } from './log-querier.js';
 import { createLogStreamQuerier } from './log-streams.js';
 import { createSeriesQuerier } from './metric-querier.js';
 import { logRowsText, metadataRowsText, sampleRowsTsv, SeriesCache, spanRowsText, type SampleRows } from './rows.js';
-import { logRowsNative, SAMPLE_NATIVE_COLUMNS, sampleRowsNative } from './native-rows.js';
+import { logRowsNative, SAMPLE_NATIVE_COLUMNS, sampleRowsNative, spanRowsNative } from './native-rows.js';
 import { SPAN_COLUMNS, spanFromRow } from './span-rows.js';
 import { createSpanSearch } from './span-search.js';
 import { BlockLog } from './wal.js';
@@ -73,7 +73,13 @@ export async function openClickHouseStorage(options: StorageOptions): Promise<St
         }
       },
       async appendSpans(spans: readonly Span[]) {
-        await pool.insertJsonEachRow('otel_traces', spanRowsText(spans));
+        if (spans.length === 0) return;
+        if (wal) {
+          const { block, columns } = spanRowsNative(spans);
+          await wal.append('otel_traces', columns, block, spans.length);
+        } else {
+          await pool.insertJsonEachRow('otel_traces', spanRowsText(spans));
+        }
       },
       async appendSamples(tenant: string, samples: readonly Sample[]) {
         const rows = wal ? sampleRowsNative(tenant, samples, seriesCache) : sampleRowsTsv(tenant, samples, seriesCache);

@@ -3,11 +3,16 @@
  * same columns and values as its JSONEachRow twin in rows.ts; native-rows.test.ts inserts both
  * into real tables and compares what is stored.
  *
- * Attribute maps are written straight from the KeyValue lists into per-column scratch buffers
- * (offsets, keys, values), without the flattenAttributes objects, except where a JS object
- * would order the keys differently from the list (integer-like keys, duplicates): there the
- * object's order is what JSON.stringify gives the text path, so the object is built. Resource
- * and scope maps are encoded once per object (records of one request share them).
+ * Columns carry the tables' own types (LowCardinality(String), Map(LowCardinality(String), …))
+ * so the insert copies them without a conversion; `{ lowCardinality: false }` writes plain
+ * String types instead, which the INSERT … SELECT then casts (kept to measure the difference:
+ * bench/native-encode.ts).
+ *
+ * Attribute maps are written straight from the KeyValue lists, without the flattenAttributes
+ * objects, except where a JS object would order the keys differently from the list
+ * (integer-like keys, duplicates): there the object's order is what JSON.stringify gives the
+ * text path, so the object is built. Resource and scope maps are flattened once per object
+ * (records of one request share them) and written as cached bytes or dictionary positions.
  */
 import {
   anyValueToText,
@@ -15,7 +20,6 @@ import {
   SPAN_KINDS,
   STATUS_CODES,
   type KeyValue,
-  type Labels,
   type LogRecord,
   type Resource,
   type Sample,
@@ -23,8 +27,13 @@ import {
   type Span,
   type UnixNanos,
 } from '../../model/index.js';
-import { NativeBlock, NativeBuffer } from './native.js';
+import { LowCardinalityColumn, NativeBlock, NativeBuffer } from './native.js';
 import { seriesRow, type NewSeries, type SeriesCache } from './rows.js';
+
+export interface NativeOptions {
+  /** Write LowCardinality columns as the tables declare them (default true). */
+  lowCardinality?: boolean;
+}
 
 const INT64_MAX = (1n << 63n) - 1n;
 
@@ -34,12 +43,86 @@ function nanos(ns: UnixNanos): bigint {
   return ns > INT64_MAX ? INT64_MAX : ns;
 }
 
-/** One Map(String, String) column being built: cumulative offsets, then keys, then values. */
+/** Strings repeated on many rows (a resource's attribute keys), encoded once per form. */
+interface Run {
+  strings: string[];
+  bytes?: Buffer;
+  /** Dictionary positions in `owner` during its block `epoch`. */
+  owner?: LowCardinalityColumn;
+  epoch?: number;
+  positions?: number[];
+}
+
+/** Plain String values: the bytes of all rows, as they will appear in the block. */
+class PlainStrings {
+  readonly out = new NativeBuffer(1 << 16);
+  count = 0;
+
+  reset(): void {
+    this.out.reset();
+    this.count = 0;
+  }
+
+  add(value: string): void {
+    this.out.string(value);
+    this.count++;
+  }
+
+  addRun(run: Run): void {
+    if (run.bytes === undefined) {
+      const scratch = new NativeBuffer(256);
+      for (const s of run.strings) scratch.string(s);
+      run.bytes = Buffer.from(scratch.view());
+    }
+    this.out.bytes(run.bytes);
+    this.count += run.strings.length;
+  }
+
+  writeData(out: NativeBuffer): void {
+    out.bytes(this.out.view());
+  }
+}
+
+class DictionaryStrings extends LowCardinalityColumn {
+  addRun(run: Run): void {
+    let positions = run.positions;
+    if (run.owner !== this || run.epoch !== this.epoch || positions === undefined) {
+      positions = run.strings.map((s) => this.position(s));
+      run.owner = this;
+      run.epoch = this.epoch;
+      run.positions = positions;
+    }
+    for (let i = 0; i < positions.length; i++) this.addPosition(positions[i]!);
+  }
+}
+
+type StringSink = PlainStrings | DictionaryStrings;
+
+function newSink(lowCardinality: boolean): StringSink {
+  return lowCardinality ? new DictionaryStrings() : new PlainStrings();
+}
+
+function writePrefix(sink: StringSink, out: NativeBuffer): void {
+  if (sink instanceof DictionaryStrings) LowCardinalityColumn.writePrefix(out);
+}
+
+function typeOf(sink: StringSink): string {
+  return sink instanceof DictionaryStrings ? 'LowCardinality(String)' : 'String';
+}
+
+/** One Map column being built: cumulative offsets, then keys, then values. */
 class MapColumn {
   readonly offsets = new NativeBuffer(1 << 14);
-  readonly keys = new NativeBuffer(1 << 16);
-  readonly values = new NativeBuffer(1 << 16);
   count = 0;
+
+  constructor(
+    readonly keys: StringSink,
+    readonly values: StringSink,
+  ) {}
+
+  get type(): string {
+    return `Map(${typeOf(this.keys)}, ${typeOf(this.values)})`;
+  }
 
   reset(): void {
     this.offsets.reset();
@@ -53,35 +136,47 @@ class MapColumn {
   }
 
   add(key: string, value: string): void {
-    this.keys.string(key);
-    this.values.string(value);
+    this.keys.add(key);
+    this.values.add(value);
     this.count++;
   }
 
-  addEncoded(encoded: EncodedMap): void {
-    this.keys.bytes(encoded.keys);
-    this.values.bytes(encoded.values);
-    this.count += encoded.count;
+  addRun(keys: Run, values: Run): void {
+    this.keys.addRun(keys);
+    this.values.addRun(values);
+    this.count += keys.strings.length;
   }
 
-  writeTo(out: NativeBuffer): void {
+  writePrefix(out: NativeBuffer): void {
+    writePrefix(this.keys, out);
+    writePrefix(this.values, out);
+  }
+
+  writeData(out: NativeBuffer): void {
     out.bytes(this.offsets.view());
-    out.bytes(this.keys.view());
-    out.bytes(this.values.view());
+    this.keys.writeData(out);
+    this.values.writeData(out);
   }
 }
 
-/** A map's entries already in Native layout, for a map repeated on many rows. */
-interface EncodedMap {
-  count: number;
-  keys: Buffer;
-  values: Buffer;
+/** A resource's or scope's attributes, flattened once. */
+interface FlatRuns {
+  keys: Run;
+  values: Run;
+  typeKeys: Run;
+  types: Run;
 }
 
 /** The `<Prefix>Attributes` and `<Prefix>AttributeTypes` columns of one attribute list. */
 class AttributeColumns {
-  readonly values = new MapColumn();
-  readonly types = new MapColumn();
+  readonly values: MapColumn;
+  readonly types: MapColumn;
+
+  constructor(lowCardinality: boolean) {
+    // Map(LowCardinality(String), String) and Map(LowCardinality(String), LowCardinality(String)).
+    this.values = new MapColumn(newSink(lowCardinality), new PlainStrings());
+    this.types = new MapColumn(newSink(lowCardinality), newSink(lowCardinality));
+  }
 
   reset(): void {
     this.values.reset();
@@ -111,20 +206,24 @@ class AttributeColumns {
     for (const key of Object.keys(types)) this.types.add(key, types[key]!);
   }
 
-  addEncoded(encoded: EncodedAttributes): void {
-    this.values.addEncoded(encoded.values);
-    this.types.addEncoded(encoded.types);
+  addRuns(runs: FlatRuns): void {
+    this.values.addRun(runs.keys, runs.values);
+    this.types.addRun(runs.typeKeys, runs.types);
   }
 
   endRow(): void {
     this.values.endRow();
     this.types.endRow();
   }
-}
 
-interface EncodedAttributes {
-  values: EncodedMap;
-  types: EncodedMap;
+  write(block: NativeBlock, prefix: string): void {
+    let out = block.column(`${prefix}Attributes`, this.values.type);
+    this.values.writePrefix(out);
+    this.values.writeData(out);
+    out = block.column(`${prefix}AttributeTypes`, this.types.type);
+    this.types.writePrefix(out);
+    this.types.writeData(out);
+  }
 }
 
 /**
@@ -150,110 +249,150 @@ function listOrderIsObjectOrder(attributes: readonly KeyValue[]): boolean {
   return seen.size === n;
 }
 
-const encodeScratch = new AttributeColumns();
+// Records of one resource/scope share the same objects (see ingest/otlp): flatten once each.
+const flatCache = new WeakMap<Resource | Scope, FlatRuns>();
 
-function encodeAttributes(attributes: readonly KeyValue[]): EncodedAttributes {
-  const scratch = encodeScratch;
-  scratch.reset();
-  scratch.add(attributes);
-  const copy = (column: MapColumn): EncodedMap => ({
-    count: column.count,
-    keys: Buffer.from(column.keys.view()),
-    values: Buffer.from(column.values.view()),
-  });
-  return { values: copy(scratch.values), types: copy(scratch.types) };
-}
-
-// Records of one resource/scope share the same objects (see ingest/otlp): encode once each.
-const encodedCache = new WeakMap<Resource | Scope, EncodedAttributes>();
-
-function encodedAttributesOf(owner: Resource | Scope): EncodedAttributes {
-  let encoded = encodedCache.get(owner);
-  if (encoded === undefined) {
-    encoded = encodeAttributes(owner.attributes);
-    encodedCache.set(owner, encoded);
+function flatRunsOf(owner: Resource | Scope): FlatRuns {
+  let runs = flatCache.get(owner);
+  if (runs === undefined) {
+    const { values, types } = flattenAttributes(owner.attributes);
+    const keys = Object.keys(values);
+    const typeKeys = Object.keys(types);
+    runs = {
+      keys: { strings: keys },
+      values: { strings: keys.map((k) => values[k]!) },
+      typeKeys: { strings: typeKeys },
+      types: { strings: typeKeys.map((k) => types[k]!) },
+    };
+    flatCache.set(owner, runs);
   }
-  return encoded;
+  return runs;
 }
 
-// Scratch columns, reused by every call (encoding is synchronous).
-const resourceColumns = new AttributeColumns();
-const scopeColumns = new AttributeColumns();
-const rowColumns = new AttributeColumns();
-const labelColumn = new MapColumn();
-const nestedColumns = new AttributeColumns();
-const nestedOffsets = new NativeBuffer(1 << 12);
+/** Scratch columns for one form (plain or LowCardinality), reused by every call (encoding is synchronous). */
+class Scratch {
+  readonly output = new NativeBuffer(1 << 20);
+  readonly strings: StringSink;
+  readonly plain = new PlainStrings();
+  readonly labels: MapColumn;
+  readonly resource: AttributeColumns;
+  readonly scope: AttributeColumns;
+  readonly row: AttributeColumns;
+  readonly nested: AttributeColumns;
+  readonly nestedOffsets = new NativeBuffer(1 << 12);
 
-function writeAttributeColumns(block: NativeBlock, prefix: string, columns: AttributeColumns): void {
-  columns.values.writeTo(block.column(`${prefix}Attributes`, 'Map(String, String)'));
-  columns.types.writeTo(block.column(`${prefix}AttributeTypes`, 'Map(String, String)'));
-}
-
-/** Resource and scope columns shared by logs and spans, in the tables' order. */
-function writeResourceAndScope(block: NativeBlock, items: readonly { resource: Resource; scope: Scope }[]): void {
-  resourceColumns.reset();
-  scopeColumns.reset();
-  for (let i = 0; i < items.length; i++) {
-    const item = items[i]!;
-    resourceColumns.addEncoded(encodedAttributesOf(item.resource));
-    resourceColumns.endRow();
-    scopeColumns.addEncoded(encodedAttributesOf(item.scope));
-    scopeColumns.endRow();
+  constructor(readonly lowCardinality: boolean) {
+    this.strings = newSink(lowCardinality);
+    this.labels = new MapColumn(newSink(lowCardinality), new PlainStrings());
+    this.resource = new AttributeColumns(lowCardinality);
+    this.scope = new AttributeColumns(lowCardinality);
+    this.row = new AttributeColumns(lowCardinality);
+    this.nested = new AttributeColumns(lowCardinality);
   }
-  let out = block.column('ResourceSchemaUrl', 'String');
-  for (let i = 0; i < items.length; i++) out.string(items[i]!.resource.schemaUrl);
-  writeAttributeColumns(block, 'Resource', resourceColumns);
-  out = block.column('ResourceDroppedAttributesCount', 'UInt32');
-  for (let i = 0; i < items.length; i++) out.uint32(items[i]!.resource.droppedAttributesCount);
-  out = block.column('ScopeSchemaUrl', 'String');
-  for (let i = 0; i < items.length; i++) out.string(items[i]!.scope.schemaUrl);
-  out = block.column('ScopeName', 'String');
-  for (let i = 0; i < items.length; i++) out.string(items[i]!.scope.name);
-  out = block.column('ScopeVersion', 'String');
-  for (let i = 0; i < items.length; i++) out.string(items[i]!.scope.version);
-  writeAttributeColumns(block, 'Scope', scopeColumns);
-  out = block.column('ScopeDroppedAttributesCount', 'UInt32');
-  for (let i = 0; i < items.length; i++) out.uint32(items[i]!.scope.droppedAttributesCount);
-  resourceColumns.reset();
-  scopeColumns.reset();
-}
 
-function writeLabels(out: NativeBuffer, records: readonly LogRecord[]): void {
-  const column = labelColumn;
-  column.reset();
-  for (let i = 0; i < records.length; i++) {
-    const labels: Labels = records[i]!.streamLabels;
-    for (const key in labels) column.add(key, labels[key]!);
-    column.endRow();
+  /** Starts a block in the shared output buffer (copied out by finish). */
+  block(rows: number, columns: number): NativeBlock {
+    this.output.reset();
+    return new NativeBlock(rows, columns, this.output);
   }
-  column.writeTo(out);
-  column.reset();
+
+  /** A column of the table's LowCardinality(String) type (String in the plain form) from the strings sink. */
+  writeStrings(block: NativeBlock, name: string): void {
+    const sink = this.strings;
+    const out = block.column(name, typeOf(sink));
+    writePrefix(sink, out);
+    sink.writeData(out);
+    sink.reset();
+  }
+
+  /** A String column from the plain sink. */
+  writePlain(block: NativeBlock, name: string): void {
+    this.plain.writeData(block.column(name, 'String'));
+    this.plain.reset();
+  }
 }
 
-// Blocks are built in one reused buffer and copied out at the end: one allocation of the exact
-// size instead of a large fresh buffer per block grown by copying.
-const blockScratch = new NativeBuffer(1 << 20);
+const scratches = { plain: new Scratch(false), lowCardinality: new Scratch(true) };
 
-function newBlock(rows: number, columns: number): NativeBlock {
-  blockScratch.reset();
-  return new NativeBlock(rows, columns, blockScratch);
+// Scratch buffers keep the size of the largest block written; past this, one unusually large
+// batch is not allowed to pin its memory for the life of the process.
+const SCRATCH_KEEP_BYTES = 32 << 20;
+
+function scratchFor(options: NativeOptions | undefined): Scratch {
+  return options?.lowCardinality === false ? scratches.plain : scratches.lowCardinality;
 }
 
-function finishBlock(block: NativeBlock): { block: Buffer; columns: string[] } {
+/** Copies the block out of the shared buffer: one allocation of the exact size. */
+function finish(block: NativeBlock): { block: Buffer; columns: string[] } {
   const view = block.finish();
   const copy = Buffer.allocUnsafeSlow(view.length);
   view.copy(copy);
+  if (scratches.plain.output.capacity > SCRATCH_KEEP_BYTES) scratches.plain = new Scratch(false);
+  if (scratches.lowCardinality.output.capacity > SCRATCH_KEEP_BYTES) scratches.lowCardinality = new Scratch(true);
   return { block: copy, columns: block.columns };
+}
+
+/** Resource and scope columns shared by logs and spans, in the tables' order. */
+function writeResourceAndScope(
+  block: NativeBlock,
+  s: Scratch,
+  items: readonly { resource: Resource; scope: Scope }[],
+  scopeVersionIsLowCardinality: boolean,
+): void {
+  const n = items.length;
+  s.resource.reset();
+  s.scope.reset();
+  let lastResource: Resource | undefined;
+  let lastScope: Scope | undefined;
+  let resourceRuns: FlatRuns | undefined;
+  let scopeRuns: FlatRuns | undefined;
+  for (let i = 0; i < n; i++) {
+    const item = items[i]!;
+    if (item.resource !== lastResource) {
+      lastResource = item.resource;
+      resourceRuns = flatRunsOf(lastResource);
+    }
+    if (item.scope !== lastScope) {
+      lastScope = item.scope;
+      scopeRuns = flatRunsOf(lastScope);
+    }
+    s.resource.addRuns(resourceRuns!);
+    s.resource.endRow();
+    s.scope.addRuns(scopeRuns!);
+    s.scope.endRow();
+  }
+  for (let i = 0; i < n; i++) s.strings.add(items[i]!.resource.schemaUrl);
+  s.writeStrings(block, 'ResourceSchemaUrl');
+  s.resource.write(block, 'Resource');
+  let out = block.column('ResourceDroppedAttributesCount', 'UInt32');
+  for (let i = 0; i < n; i++) out.uint32(items[i]!.resource.droppedAttributesCount);
+  for (let i = 0; i < n; i++) s.strings.add(items[i]!.scope.schemaUrl);
+  s.writeStrings(block, 'ScopeSchemaUrl');
+  for (let i = 0; i < n; i++) s.plain.add(items[i]!.scope.name);
+  s.writePlain(block, 'ScopeName');
+  if (scopeVersionIsLowCardinality) {
+    for (let i = 0; i < n; i++) s.strings.add(items[i]!.scope.version);
+    s.writeStrings(block, 'ScopeVersion');
+  } else {
+    for (let i = 0; i < n; i++) s.plain.add(items[i]!.scope.version);
+    s.writePlain(block, 'ScopeVersion');
+  }
+  s.scope.write(block, 'Scope');
+  out = block.column('ScopeDroppedAttributesCount', 'UInt32');
+  for (let i = 0; i < n; i++) out.uint32(items[i]!.scope.droppedAttributesCount);
+  s.resource.reset();
+  s.scope.reset();
 }
 
 export const LOG_NATIVE_COLUMNS = 26;
 
-export function logRowsNative(records: readonly LogRecord[]): { block: Buffer; columns: string[] } {
+export function logRowsNative(records: readonly LogRecord[], options?: NativeOptions): { block: Buffer; columns: string[] } {
+  const s = scratchFor(options);
   const n = records.length;
-  const block = newBlock(n, LOG_NATIVE_COLUMNS);
-  let out = block.column('TenantId', 'String');
-  for (let i = 0; i < n; i++) out.string(records[i]!.tenant);
-  out = block.column('Timestamp', 'DateTime64(9)');
+  const block = s.block(n, LOG_NATIVE_COLUMNS);
+  for (let i = 0; i < n; i++) s.strings.add(records[i]!.tenant);
+  s.writeStrings(block, 'TenantId');
+  let out = block.column('Timestamp', 'DateTime64(9)');
   for (let i = 0; i < n; i++) out.int64(nanos(records[i]!.timestamp));
   out = block.column('ObservedTimestamp', 'DateTime64(9)');
   for (let i = 0; i < n; i++) out.int64(nanos(records[i]!.observedTimestamp));
@@ -263,45 +402,52 @@ export function logRowsNative(records: readonly LogRecord[]): { block: Buffer; c
   for (let i = 0; i < n; i++) out.string(records[i]!.spanId);
   out = block.column('TraceFlags', 'UInt8');
   for (let i = 0; i < n; i++) out.uint8(records[i]!.flags);
-  out = block.column('SeverityText', 'String');
-  for (let i = 0; i < n; i++) out.string(records[i]!.severityText);
+  for (let i = 0; i < n; i++) s.strings.add(records[i]!.severityText);
+  s.writeStrings(block, 'SeverityText');
   out = block.column('SeverityNumber', 'UInt8');
   for (let i = 0; i < n; i++) out.uint8(records[i]!.severityNumber);
-  out = block.column('ServiceName', 'String');
-  for (let i = 0; i < n; i++) out.string(records[i]!.serviceName);
-  writeLabels(block.column('StreamLabels', 'Map(String, String)'), records);
+  for (let i = 0; i < n; i++) s.strings.add(records[i]!.serviceName);
+  s.writeStrings(block, 'ServiceName');
+  const labels = s.labels;
+  labels.reset();
+  for (let i = 0; i < n; i++) {
+    const streamLabels = records[i]!.streamLabels;
+    // Object.keys: own keys in JSON.stringify's order.
+    for (const key of Object.keys(streamLabels)) labels.add(key, streamLabels[key]!);
+    labels.endRow();
+  }
+  out = block.column('StreamLabels', labels.type);
+  labels.writePrefix(out);
+  labels.writeData(out);
+  labels.reset();
   out = block.column('Body', 'String');
   for (let i = 0; i < n; i++) out.string(records[i]!.body);
-  out = block.column('BodyType', 'String');
-  for (let i = 0; i < n; i++) out.string(records[i]!.bodyType);
-  out = block.column('EventName', 'String');
-  for (let i = 0; i < n; i++) out.string(records[i]!.eventName);
-  writeResourceAndScope(block, records);
-  rowColumns.reset();
+  for (let i = 0; i < n; i++) s.strings.add(records[i]!.bodyType);
+  s.writeStrings(block, 'BodyType');
+  for (let i = 0; i < n; i++) s.strings.add(records[i]!.eventName);
+  s.writeStrings(block, 'EventName');
+  writeResourceAndScope(block, s, records, true);
+  s.row.reset();
   for (let i = 0; i < n; i++) {
-    rowColumns.add(records[i]!.attributes);
-    rowColumns.endRow();
+    s.row.add(records[i]!.attributes);
+    s.row.endRow();
   }
-  writeAttributeColumns(block, 'Log', rowColumns);
-  rowColumns.reset();
+  s.row.write(block, 'Log');
+  s.row.reset();
   out = block.column('DroppedAttributesCount', 'UInt32');
   for (let i = 0; i < n; i++) out.uint32(records[i]!.droppedAttributesCount);
-  return finishBlock(block);
+  return finish(block);
 }
 
 export const SPAN_NATIVE_COLUMNS = 40;
 
-/** Array(T) offsets of a Nested column: cumulative element counts per row. */
-function writeNestedOffsets(out: NativeBuffer, offsets: NativeBuffer): void {
-  out.bytes(offsets.view());
-}
-
-export function spanRowsNative(spans: readonly Span[]): { block: Buffer; columns: string[] } {
+export function spanRowsNative(spans: readonly Span[], options?: NativeOptions): { block: Buffer; columns: string[] } {
+  const s = scratchFor(options);
   const n = spans.length;
-  const block = newBlock(n, SPAN_NATIVE_COLUMNS);
-  let out = block.column('TenantId', 'String');
-  for (let i = 0; i < n; i++) out.string(spans[i]!.tenant);
-  out = block.column('Timestamp', 'DateTime64(9)');
+  const block = s.block(n, SPAN_NATIVE_COLUMNS);
+  for (let i = 0; i < n; i++) s.strings.add(spans[i]!.tenant);
+  s.writeStrings(block, 'TenantId');
+  let out = block.column('Timestamp', 'DateTime64(9)');
   for (let i = 0; i < n; i++) out.int64(nanos(spans[i]!.startTime));
   out = block.column('TraceId', 'String');
   for (let i = 0; i < n; i++) out.string(spans[i]!.traceId);
@@ -313,102 +459,120 @@ export function spanRowsNative(spans: readonly Span[]): { block: Buffer; columns
   for (let i = 0; i < n; i++) out.string(spans[i]!.traceState);
   out = block.column('SpanFlags', 'UInt32');
   for (let i = 0; i < n; i++) out.uint32(spans[i]!.flags);
-  out = block.column('SpanName', 'String');
-  for (let i = 0; i < n; i++) out.string(spans[i]!.name);
-  out = block.column('SpanKind', 'String');
-  for (let i = 0; i < n; i++) out.string(SPAN_KINDS[spans[i]!.kind] ?? 'Unspecified');
-  out = block.column('ServiceName', 'String');
-  for (let i = 0; i < n; i++) out.string(spans[i]!.serviceName);
-  writeResourceAndScope(block, spans);
-  rowColumns.reset();
+  for (let i = 0; i < n; i++) s.strings.add(spans[i]!.name);
+  s.writeStrings(block, 'SpanName');
+  for (let i = 0; i < n; i++) s.strings.add(SPAN_KINDS[spans[i]!.kind] ?? 'Unspecified');
+  s.writeStrings(block, 'SpanKind');
+  for (let i = 0; i < n; i++) s.strings.add(spans[i]!.serviceName);
+  s.writeStrings(block, 'ServiceName');
+  writeResourceAndScope(block, s, spans, false);
+  s.row.reset();
   for (let i = 0; i < n; i++) {
-    rowColumns.add(spans[i]!.attributes);
-    rowColumns.endRow();
+    s.row.add(spans[i]!.attributes);
+    s.row.endRow();
   }
-  writeAttributeColumns(block, 'Span', rowColumns);
-  rowColumns.reset();
+  s.row.write(block, 'Span');
+  s.row.reset();
   out = block.column('DroppedAttributesCount', 'UInt32');
   for (let i = 0; i < n; i++) out.uint32(spans[i]!.droppedAttributesCount);
   out = block.column('Duration', 'UInt64');
   for (let i = 0; i < n; i++) {
-    const s = spans[i]!;
-    out.uint64Big(s.endTime > s.startTime ? BigInt.asUintN(64, s.endTime - s.startTime) : 0n);
+    const span = spans[i]!;
+    out.uint64Big(span.endTime > span.startTime ? BigInt.asUintN(64, span.endTime - span.startTime) : 0n);
   }
-  out = block.column('StatusCode', 'String');
-  for (let i = 0; i < n; i++) out.string(STATUS_CODES[spans[i]!.statusCode] ?? 'Unset');
+  for (let i = 0; i < n; i++) s.strings.add(STATUS_CODES[spans[i]!.statusCode] ?? 'Unset');
+  s.writeStrings(block, 'StatusCode');
   out = block.column('StatusMessage', 'String');
   for (let i = 0; i < n; i++) out.string(spans[i]!.statusMessage);
+  writeEvents(block, s, spans);
+  writeLinks(block, s, spans);
+  return finish(block);
+}
 
-  // Nested Events.* / Links.*: each an Array column with the same per-row offsets.
-  nestedOffsets.reset();
+/**
+ * Nested columns are Arrays sharing one offsets stream: each column is the row offsets, then
+ * its elements (after its LowCardinality prefix, if any, which precedes the offsets).
+ */
+function nestedOffsets(s: Scratch, spans: readonly Span[], count: (span: Span) => number): Buffer {
+  const offsets = s.nestedOffsets;
+  offsets.reset();
   let total = 0;
-  for (let i = 0; i < n; i++) {
-    total += spans[i]!.events.length;
-    nestedOffsets.uint64(total);
+  for (let i = 0; i < spans.length; i++) {
+    total += count(spans[i]!);
+    offsets.uint64(total);
   }
-  out = block.column('Events.Timestamp', 'Array(DateTime64(9))');
-  writeNestedOffsets(out, nestedOffsets);
+  return offsets.view();
+}
+
+function writeNestedAttributes(block: NativeBlock, s: Scratch, prefix: string, offsets: Buffer): void {
+  const nested = s.nested;
+  let out = block.column(`${prefix}.Attributes`, `Array(${nested.values.type})`);
+  nested.values.writePrefix(out);
+  out.bytes(offsets);
+  nested.values.writeData(out);
+  out = block.column(`${prefix}.AttributeTypes`, `Array(${nested.types.type})`);
+  nested.types.writePrefix(out);
+  out.bytes(offsets);
+  nested.types.writeData(out);
+  nested.reset();
+}
+
+function writeEvents(block: NativeBlock, s: Scratch, spans: readonly Span[]): void {
+  const n = spans.length;
+  const offsets = nestedOffsets(s, spans, (span) => span.events.length);
+  let out = block.column('Events.Timestamp', 'Array(DateTime64(9))');
+  out.bytes(offsets);
   for (let i = 0; i < n; i++) for (const e of spans[i]!.events) out.int64(nanos(e.timestamp));
-  out = block.column('Events.Name', 'Array(String)');
-  writeNestedOffsets(out, nestedOffsets);
-  for (let i = 0; i < n; i++) for (const e of spans[i]!.events) out.string(e.name);
-  nestedColumns.reset();
+  for (let i = 0; i < n; i++) for (const e of spans[i]!.events) s.strings.add(e.name);
+  const sink = s.strings;
+  out = block.column('Events.Name', `Array(${typeOf(sink)})`);
+  writePrefix(sink, out);
+  out.bytes(offsets);
+  sink.writeData(out);
+  sink.reset();
+  s.nested.reset();
   for (let i = 0; i < n; i++) {
     for (const e of spans[i]!.events) {
-      nestedColumns.add(e.attributes);
-      nestedColumns.endRow();
+      s.nested.add(e.attributes);
+      s.nested.endRow();
     }
   }
-  out = block.column('Events.Attributes', 'Array(Map(String, String))');
-  writeNestedOffsets(out, nestedOffsets);
-  nestedColumns.values.writeTo(out);
-  out = block.column('Events.AttributeTypes', 'Array(Map(String, String))');
-  writeNestedOffsets(out, nestedOffsets);
-  nestedColumns.types.writeTo(out);
+  writeNestedAttributes(block, s, 'Events', offsets);
   out = block.column('Events.DroppedAttributesCount', 'Array(UInt32)');
-  writeNestedOffsets(out, nestedOffsets);
+  out.bytes(offsets);
   for (let i = 0; i < n; i++) for (const e of spans[i]!.events) out.uint32(e.droppedAttributesCount);
   out = block.column('DroppedEventsCount', 'UInt32');
   for (let i = 0; i < n; i++) out.uint32(spans[i]!.droppedEventsCount);
+}
 
-  nestedOffsets.reset();
-  total = 0;
-  for (let i = 0; i < n; i++) {
-    total += spans[i]!.links.length;
-    nestedOffsets.uint64(total);
-  }
-  out = block.column('Links.TraceId', 'Array(String)');
-  writeNestedOffsets(out, nestedOffsets);
+function writeLinks(block: NativeBlock, s: Scratch, spans: readonly Span[]): void {
+  const n = spans.length;
+  const offsets = nestedOffsets(s, spans, (span) => span.links.length);
+  let out = block.column('Links.TraceId', 'Array(String)');
+  out.bytes(offsets);
   for (let i = 0; i < n; i++) for (const l of spans[i]!.links) out.string(l.traceId);
   out = block.column('Links.SpanId', 'Array(String)');
-  writeNestedOffsets(out, nestedOffsets);
+  out.bytes(offsets);
   for (let i = 0; i < n; i++) for (const l of spans[i]!.links) out.string(l.spanId);
   out = block.column('Links.TraceState', 'Array(String)');
-  writeNestedOffsets(out, nestedOffsets);
+  out.bytes(offsets);
   for (let i = 0; i < n; i++) for (const l of spans[i]!.links) out.string(l.traceState);
   out = block.column('Links.Flags', 'Array(UInt32)');
-  writeNestedOffsets(out, nestedOffsets);
+  out.bytes(offsets);
   for (let i = 0; i < n; i++) for (const l of spans[i]!.links) out.uint32(l.flags);
-  nestedColumns.reset();
+  s.nested.reset();
   for (let i = 0; i < n; i++) {
     for (const l of spans[i]!.links) {
-      nestedColumns.add(l.attributes);
-      nestedColumns.endRow();
+      s.nested.add(l.attributes);
+      s.nested.endRow();
     }
   }
-  out = block.column('Links.Attributes', 'Array(Map(String, String))');
-  writeNestedOffsets(out, nestedOffsets);
-  nestedColumns.values.writeTo(out);
-  out = block.column('Links.AttributeTypes', 'Array(Map(String, String))');
-  writeNestedOffsets(out, nestedOffsets);
-  nestedColumns.types.writeTo(out);
-  nestedColumns.reset();
+  writeNestedAttributes(block, s, 'Links', offsets);
   out = block.column('Links.DroppedAttributesCount', 'Array(UInt32)');
-  writeNestedOffsets(out, nestedOffsets);
+  out.bytes(offsets);
   for (let i = 0; i < n; i++) for (const l of spans[i]!.links) out.uint32(l.droppedAttributesCount);
   out = block.column('DroppedLinksCount', 'UInt32');
   for (let i = 0; i < n; i++) out.uint32(spans[i]!.droppedLinksCount);
-  return finishBlock(block);
 }
 
 const MS_PER_DAY = 86_400_000;
@@ -428,7 +592,7 @@ export interface NativeSampleRows {
  * The rows sampleRowsTsv writes, as a Native block: a staleness marker is NaN with Flags 1, and
  * timestamps are whole milliseconds (truncated, as the text form prints them).
  */
-export function sampleRowsNative(tenant: string, samples: readonly Sample[], cache: SeriesCache): NativeSampleRows {
+export function sampleRowsNative(tenant: string, samples: readonly Sample[], cache: SeriesCache, options?: NativeOptions): NativeSampleRows {
   let series = '';
   const newSeries: NewSeries[] = [];
   const tenantJson = JSON.stringify(tenant);
@@ -456,12 +620,19 @@ export function sampleRowsNative(tenant: string, samples: readonly Sample[], cac
       values[i] = sample.value + 0;
     }
   }
-  const block = newBlock(n, SAMPLE_NATIVE_COLUMNS.length);
-  const out = block.column('TenantId', 'String');
-  for (let i = 0; i < n; i++) out.string(tenant);
+  const s = scratchFor(options);
+  const block = s.block(n, SAMPLE_NATIVE_COLUMNS.length);
+  const tenants = s.strings;
+  if (tenants instanceof DictionaryStrings) {
+    const position = tenants.position(tenant);
+    for (let i = 0; i < n; i++) tenants.addPosition(position);
+  } else {
+    for (let i = 0; i < n; i++) tenants.add(tenant);
+  }
+  s.writeStrings(block, 'TenantId');
   block.column('Fingerprint', 'UInt64').bytes(new Uint8Array(fingerprints.buffer));
   block.column('TimestampMs', 'Int64').bytes(new Uint8Array(timestamps.buffer));
   block.column('Value', 'Float64').bytes(new Uint8Array(values.buffer));
   block.column('Flags', 'UInt8').bytes(flags);
-  return { series, samples: finishBlock(block).block, newSeries };
+  return { series, samples: finish(block).block, newSeries };
 }

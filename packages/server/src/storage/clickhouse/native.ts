@@ -147,6 +147,11 @@ export class NativeBuffer {
     return this.pos;
   }
 
+  /** Bytes allocated (grows to the largest content written since construction). */
+  get capacity(): number {
+    return this.buf.length;
+  }
+
   /** The bytes written so far (a view; valid until the next write). */
   view(): Buffer {
     return this.buf.subarray(0, this.pos);
@@ -220,8 +225,12 @@ export class LowCardinalityColumn {
   }
 
   writeData(out: NativeBuffer): void {
+    // No rows, no data (not even the dictionary): an Array or Map with no elements in the
+    // whole block writes only the prefix.
+    if (this.count === 0) return;
     const keys = this.keys;
-    const width = keys.length <= 0x100 ? 0 : keys.length <= 0x10000 ? 1 : 2;
+    // The widths the engine picks for a dictionary of this size (UInt8 below 256 entries).
+    const width = keys.length <= 0xff ? 0 : keys.length <= 0xffff ? 1 : 2;
     out.uint64(HAS_ADDITIONAL_KEYS | NEED_UPDATE_DICTIONARY | width);
     out.uint64(keys.length);
     for (let i = 0; i < keys.length; i++) out.string(keys[i]!);
@@ -237,6 +246,8 @@ export class LowCardinalityColumn {
     }
   }
 }
+
+const discarded = new NativeBuffer(1 << 10);
 
 /** A block under construction: columns are added in order, each written whole. */
 export class NativeBlock {
@@ -263,6 +274,12 @@ export class NativeBlock {
     this.columnCount++;
     this.out.string(name);
     this.out.string(type);
+    // A block of no rows has no column data at all, not even LowCardinality's state prefix
+    // (the engine's reader and writer skip it): what the caller writes is discarded.
+    if (this.rows === 0) {
+      discarded.reset();
+      return discarded;
+    }
     return this.out;
   }
 
