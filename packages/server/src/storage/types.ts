@@ -261,6 +261,11 @@ export interface StorageOptions {
   retention: RetentionDays;
   /** Connections for reads (the embedded engine runs one query per connection at a time). */
   readPoolSize?: number;
+  /**
+   * The in-memory head of recent metric samples (storage/head): the last `windowMs` answered
+   * from memory, at most `maxSamples`. Embedded engine only; absent: the defaults; windowMs 0: none.
+   */
+  head?: { windowMs: number; maxSamples: number };
 }
 
 /** A Loki index read: streams of a tenant with entries in [startNs, endNs]. */
@@ -307,6 +312,14 @@ export interface Storage {
   readonly kind: 'embedded' | 'server';
   /** Storage reachable and migrations applied. */
   ready(): Promise<boolean>;
+  /** The embedded engine's write-ahead log, for /metrics; absent on a ClickHouse server. */
+  writeAheadLog?(): {
+    pendingBytes: number;
+    pendingRows: number;
+    pendingSegments: number;
+    storedRows: Record<string, number>;
+    failedSegments: number;
+  };
   /** Bytes on disk and rows per table, for benchmarks and /metrics. */
   tableStats(): Promise<{ table: string; rows: number; bytesOnDisk: number }[]>;
   close(): Promise<void>;

@@ -2,7 +2,7 @@
  * Lookout's own metrics, exposed at /metrics in Prometheus text format. One registry per
  * server instance (no global default registry), passed down to the subsystems that count.
  */
-import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
 export interface ServerMetrics {
   readonly registry: Registry;
@@ -17,10 +17,60 @@ export interface ServerMetrics {
   readonly requestDuration: Histogram<'method' | 'route' | 'status_code'>;
 }
 
-export function createServerMetrics(options: { processMetrics?: boolean } = {}): ServerMetrics {
+/** What the embedded engine's write-ahead log reports (storage's `writeAheadLog()`). */
+export interface WriteAheadLogStats {
+  pendingBytes: number;
+  pendingRows: number;
+  pendingSegments: number;
+  storedRows: Record<string, number>;
+  failedSegments: number;
+}
+
+export function createServerMetrics(
+  options: { processMetrics?: boolean; writeAheadLog?: () => WriteAheadLogStats } = {},
+): ServerMetrics {
   const registry = new Registry();
   if (options.processMetrics ?? true) collectDefaultMetrics({ register: registry, prefix: 'lookout_' });
   const registers = [registry];
+  const wal = options.writeAheadLog;
+  if (wal) {
+    // Read at scrape time: the log keeps the figures, these only expose them.
+    new Gauge({
+      name: 'lookout_wal_pending_bytes',
+      help: 'Bytes acknowledged into the write-ahead log and not yet in storage.',
+      registers,
+      collect() {
+        this.set(wal().pendingBytes);
+      },
+    });
+    new Gauge({
+      name: 'lookout_wal_pending_rows',
+      help: 'Rows acknowledged into the write-ahead log and not yet in storage.',
+      registers,
+      collect() {
+        this.set(wal().pendingRows);
+      },
+    });
+    new Counter({
+      name: 'lookout_wal_stored_rows_total',
+      help: 'Rows moved from the write-ahead log into storage, by table.',
+      labelNames: ['table'],
+      registers,
+      collect() {
+        this.reset();
+        for (const [table, rows] of Object.entries(wal().storedRows)) this.inc({ table }, rows);
+      },
+    });
+    new Counter({
+      name: 'lookout_wal_failed_segments_total',
+      help: 'Write-ahead log segments storage refused after every retry (kept in the failed/ directory).',
+      registers,
+      collect() {
+        this.reset();
+        this.inc(wal().failedSegments);
+      },
+    });
+  }
   return {
     registry,
     ingestedRecords: new Counter({

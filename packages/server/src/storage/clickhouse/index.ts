@@ -146,6 +146,7 @@ export async function openClickHouseStorage(options: StorageOptions): Promise<St
     logs: afterBarrier(createLogQuerier(pool), barrier(['otel_logs'])),
     logStreams: afterBarrier(createLogStreamQuerier(pool), barrier(['otel_logs'])),
     series: afterBarrier(createSeriesQuerier(pool), barrier(['metric_samples'])),
+    ...(wal ? { writeAheadLog: () => wal.stats() } : {}),
     async ready() {
       return migrated && (await pool.ping());
     },

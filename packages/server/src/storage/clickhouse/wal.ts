@@ -42,6 +42,16 @@ export interface BlockLogOptions {
   onSegmentFailed?(path: string, error: unknown): void;
 }
 
+export interface WriteAheadLogStats {
+  pendingBytes: number;
+  pendingRows: number;
+  pendingSegments: number;
+  /** Rows moved into storage since start, by table. */
+  storedRows: Record<string, number>;
+  /** Segments storage refused after every retry (moved to `failed/`). */
+  failedSegments: number;
+}
+
 interface Segment {
   name: string;
   table: string;
@@ -72,6 +82,8 @@ export class BlockLog {
   private inserting = false;
   private closing = false;
   private waiters: (() => void)[] = [];
+  private readonly storedRows = new Map<string, number>();
+  private failedSegments = 0;
   private readonly segmentRows: number;
   private readonly segmentBytes: number;
   private readonly maxAgeMs: number;
@@ -109,6 +121,20 @@ export class BlockLog {
     this.kick();
     await this.flushed();
     return segments;
+  }
+
+  /** For /metrics: what waits in the log, and what it has stored (rows of replayed segments uncounted). */
+  stats(): WriteAheadLogStats {
+    let pendingRows = 0;
+    for (const segment of this.open.values()) pendingRows += segment.rows;
+    for (const segment of this.queue) pendingRows += segment.rows;
+    return {
+      pendingBytes: this.pendingBytes,
+      pendingRows,
+      pendingSegments: this.open.size + this.queue.length,
+      storedRows: Object.fromEntries(this.storedRows),
+      failedSegments: this.failedSegments,
+    };
   }
 
   /** Resolves once `block` (a Native block of `rows` rows) is in the log. */
@@ -239,6 +265,7 @@ export class BlockLog {
     for (let attempt = 0; ; attempt++) {
       try {
         await this.options.insert(segment.table, segment.columns, segment.path, segment.name);
+        this.storedRows.set(segment.table, (this.storedRows.get(segment.table) ?? 0) + segment.rows);
         await removeSegment(segment.path);
         return;
       } catch (error) {
@@ -249,6 +276,7 @@ export class BlockLog {
           const file = segment.path.slice(this.options.dir.length + 1);
           await rename(segment.path, join(failedDir, file)).catch(() => undefined);
           await rm(`${segment.path}.offsets`, { force: true });
+          this.failedSegments++;
           this.options.onSegmentFailed?.(join(failedDir, file), error);
           return;
         }
