@@ -3,7 +3,7 @@
  * Prints each query's median latency on both, their ratio, and the median ratio
  * (Lookout / Prometheus; target ≤ 1.0). See docs/BENCHMARKS.md.
  *
- *   node --import tsx bench/promql-query.ts [--series=10000] [--minutes=60] [--repeat=5] [--settle=30]
+ *   node --import tsx bench/promql-query.ts [--series=10000] [--minutes=60] [--repeat=5] [--settle=30] [--head-window=2h]
  *
  * 1. Data: bench/remote-write.ts's generator (10 k series, one sample per 15 s) for the last
  *    --minutes, remote-written to both (both receivers hold exactly the same samples).
@@ -15,10 +15,15 @@
  *    topk, comparisons, vector matching, a regex selector over many series. Each query runs
  *    --repeat times on each server, alternating, after one warm-up run each; the result sizes
  *    must agree. The figure per query is the ratio of the median latencies.
+ * 3. --head-window sets Lookout's storage.head.window (0: no in-memory head, every read from
+ *    chDB; default: Lookout's default). Lookout's memory (RSS, V8 heap used) is printed before
+ *    the load, after it and after the queries.
  */
 import { buildRequests, generateSeries, median, readOption, sendAll, startPrometheus } from './remote-write.js';
-import { startLookoutProcess } from '../test/support/lookout-process.js';
+import { startLookoutProcess, tempDir } from '../test/support/lookout-process.js';
 import { performance } from 'node:perf_hooks';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 
 export const BENCH_QUERIES = [
   'sum(rate(app_metric_00_total[5m]))',
@@ -42,6 +47,14 @@ export const BENCH_QUERIES = [
   'sum by (job) (rate({__name__=~"app_metric_0[0-9]_total"}[5m]))',
   'count({job="api"})',
 ];
+
+/** The process's resident set (from /proc) and V8 heap used (from its /metrics), in MB. */
+async function memory(base: string, pid: number): Promise<string> {
+  const rss = Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? NaN) / 1024;
+  const metrics = await (await fetch(`${base}/metrics`)).text();
+  const heap = Number(/^lookout_nodejs_heap_size_used_bytes (\S+)/m.exec(metrics)?.[1] ?? NaN) / 1048576;
+  return `RSS ${rss.toFixed(0)} MB, heap used ${heap.toFixed(0)} MB`;
+}
 
 async function rangeQuery(base: string, query: string, startS: number, endS: number): Promise<{ ms: number; series: number }> {
   const started = performance.now();
@@ -67,13 +80,22 @@ async function main() {
   log(`PromQL range-query bench: ${seriesCount} series × ${rounds} samples (${minutes} min), ${BENCH_QUERIES.length} queries, ${repeat} runs each`);
   const lanes = buildRequests(generateSeries(seriesCount), rounds, 2000, 4, endMs);
 
-  const lookout = await startLookoutProcess({ env: { LOOKOUT_LOG_LEVEL: 'error' } });
+  const headWindow = process.argv.find((a) => a.startsWith('--head-window='))?.slice('--head-window='.length);
+  const args: string[] = [];
+  if (headWindow !== undefined) {
+    const config = join(tempDir('bench-config'), 'lookout.yml');
+    writeFileSync(config, `storage:\n  head:\n    window: ${JSON.stringify(headWindow)}\n`);
+    args.push('--config', config);
+  }
+  const lookout = await startLookoutProcess({ env: { LOOKOUT_LOG_LEVEL: 'error' }, args });
   const prom = await startPrometheus();
   try {
+    log(`Lookout head window: ${headWindow ?? 'default'}; ${await memory(lookout.url, lookout.child.pid!)} before the load`);
     const loadL = await sendAll(`${lookout.url}/api/v1/write`, lanes);
     const loadP = await sendAll(`${prom.url}/api/v1/write`, lanes);
     log(`loaded in ${loadL.toFixed(1)} s (Lookout), ${loadP.toFixed(1)} s (Prometheus); settling ${settleS} s`);
     await new Promise((resolve) => setTimeout(resolve, settleS * 1000));
+    log(`Lookout after the load: ${await memory(lookout.url, lookout.child.pid!)}`);
     const startS = (endMs - minutes * 60_000) / 1000;
     const endS = endMs / 1000;
 
@@ -96,6 +118,7 @@ async function main() {
     }
     log('');
     log(`median ratio Lookout/Prometheus = ${median(ratios).toFixed(2)}  (target ≤ 1.0)`);
+    log(`Lookout after the queries: ${await memory(lookout.url, lookout.child.pid!)}`);
   } finally {
     await prom.stop();
     await lookout.stop();

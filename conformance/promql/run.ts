@@ -389,7 +389,8 @@ function resolveFiles(args: string[]): string[] {
 export async function runFiles(files: string[], onFile?: (r: FileResult) => void): Promise<FileResult[]> {
   const dataDir = mkdtempSync(join(tmpdir(), 'lookout-promql-conformance-'));
   // Long enough for samples near 1970, short enough that the DateTime TTL arithmetic does not overflow 2106.
-  const storage = await openStorage({ dataDir, retention: { logs: 1, traces: 1, metrics: 40_000 } });
+  // The metric head's window spans the whole retention, so every read goes through the head.
+  const storage = await openStorage({ dataDir, retention: { logs: 1, traces: 1, metrics: 40_000 }, head: { windowMs: 40_000 * 86_400_000, maxSamples: 50_000_000 } });
   const engine = createPromqlEngineWithAst({
     querier: storage.series,
     enableExperimentalFunctions: true,

@@ -44,9 +44,10 @@ export async function startLookout(config: LookoutConfig, logger: Logger = creat
     dataDir: config.dataDir,
     retention: config.retention,
     readPoolSize: config.readPoolSize,
+    head: config.metricHead,
     ...(config.clickhouseUrl === undefined ? {} : { clickhouseUrl: config.clickhouseUrl }),
   });
-  const metrics = createServerMetrics();
+  const metrics = createServerMetrics({ ...(storage.writeAheadLog ? { writeAheadLog: storage.writeAheadLog.bind(storage) } : {}) });
   const parseQuery = (query: string) => parsePromql(query, { enableExperimentalFunctions: config.promql.enableExperimentalFunctions });
   const pipeline = createWritePipeline({ appender: storage.appender, metrics, limits: config.pipeline });
   let accepting = true;

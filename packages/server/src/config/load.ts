@@ -117,6 +117,10 @@ export function loadConfig(flags: ConfigOverrides, env: NodeJS.ProcessEnv = proc
       readPoolSize: file.storage?.readPoolSize ?? config.readPoolSize,
       logLevel: file.log?.level ?? config.logLevel,
     });
+    config.metricHead = {
+      windowMs: file.storage?.head?.window ?? config.metricHead.windowMs,
+      maxSamples: file.storage?.head?.maxSamples ?? config.metricHead.maxSamples,
+    };
     config.retention = { ...config.retention, ...file.retention };
     config.pipeline = { ...config.pipeline, ...file.pipeline };
     if (file.promql) {

@@ -43,6 +43,17 @@ const promDurationValue = z.string().transform((value, ctx) => {
   return ms;
 });
 
+/** storage.head.window: a Prometheus duration, or 0 for no head. */
+const headWindowValue = z.union([z.string(), z.number()]).transform((value, ctx) => {
+  if (value === 0 || value === '0') return 0;
+  const ms = typeof value === 'string' ? parsePromDuration(value) : undefined;
+  if (ms === undefined || ms < 1) {
+    ctx.addIssue({ code: 'custom', message: `expected a Prometheus duration like "2h", or 0 to disable the head, got ${JSON.stringify(value)}` });
+    return z.NEVER;
+  }
+  return ms;
+});
+
 /** lookout.yml. Every key is optional; unknown keys are errors (a typo must not pass silently). */
 export const configFileSchema = z
   .object({
@@ -61,6 +72,11 @@ export const configFileSchema = z
         dataDir: z.string().min(1).optional(),
         clickhouseUrl: z.url({ protocol: /^https?$/ }).optional(),
         readPoolSize: z.number().int().min(1).max(32).optional(),
+        /** The in-memory head of recent metric samples (embedded engine only). */
+        head: z
+          .object({ window: headWindowValue.optional(), maxSamples: z.number().int().min(1).optional() })
+          .strict()
+          .optional(),
       })
       .strict()
       .optional(),
@@ -107,6 +123,8 @@ export interface LookoutConfig {
   dataDir: string;
   clickhouseUrl: string | undefined;
   readPoolSize: number;
+  /** storage.head: window (ms, 0: no head) and sample bound of the in-memory metric head. */
+  metricHead: { windowMs: number; maxSamples: number };
   retention: { logs: number; traces: number; metrics: number };
   logLevel: (typeof LOG_LEVELS)[number];
   pipeline: { maxBatchRows: number; maxPendingRows: number };
@@ -134,6 +152,7 @@ export const DEFAULT_CONFIG: LookoutConfig = {
   dataDir: './lookout-data',
   clickhouseUrl: undefined,
   readPoolSize: 3,
+  metricHead: { windowMs: 2 * 3_600_000, maxSamples: 10_000_000 },
   retention: { logs: 7, traces: 7, metrics: 30 },
   logLevel: 'info',
   pipeline: { maxBatchRows: 50_000, maxPendingRows: 200_000 },

@@ -312,6 +312,11 @@ export interface Storage {
   readonly kind: 'embedded' | 'server';
   /** Storage reachable and migrations applied. */
   ready(): Promise<boolean>;
+  /**
+   * Registers a listener for acknowledged rows of `table` that storage refused after every
+   * retry (the write-ahead log moved them aside): caches of stored data must drop them.
+   */
+  onDataLost?(listener: (table: string) => void): void;
   /** The embedded engine's write-ahead log, for /metrics; absent on a ClickHouse server. */
   writeAheadLog?(): {
     pendingBytes: number;

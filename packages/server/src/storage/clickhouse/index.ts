@@ -40,14 +40,18 @@ export async function openClickHouseStorage(options: StorageOptions): Promise<St
   // The embedded engine's write-ahead log (wal.ts): appends are acknowledged from the log and
   // stored in large Native inserts behind it; reads wait for what was acknowledged before them.
   const insertNativeFile = process.env.LOOKOUT_EXP_TEXT === '1' ? undefined : pool.insertNativeFile?.bind(pool);
+  const dataLostListeners: ((table: string) => void)[] = [];
   const wal = insertNativeFile
     ? new BlockLog({
         dir: join(options.dataDir, 'wal'),
         insert: insertNativeFile,
-        onSegmentFailed: (path, error) =>
+        onSegmentFailed: (path, error) => {
           process.emitWarning(`write-ahead log segment refused by storage, moved to ${path}: ${(error as Error).message}`, {
             code: 'LOOKOUT_ERR_STORAGE_WAL_SEGMENT',
-          }),
+          });
+          const table = /\.([A-Za-z_][A-Za-z0-9_]*)\.native$/.exec(path)?.[1];
+          if (table !== undefined) for (const listener of dataLostListeners) listener(table);
+        },
       })
     : undefined;
   if (wal) {
@@ -146,7 +150,7 @@ export async function openClickHouseStorage(options: StorageOptions): Promise<St
     logs: afterBarrier(createLogQuerier(pool), barrier(['otel_logs'])),
     logStreams: afterBarrier(createLogStreamQuerier(pool), barrier(['otel_logs'])),
     series: afterBarrier(createSeriesQuerier(pool), barrier(['metric_samples'])),
-    ...(wal ? { writeAheadLog: () => wal.stats() } : {}),
+    ...(wal ? { writeAheadLog: () => wal.stats(), onDataLost: (listener: (table: string) => void) => void dataLostListeners.push(listener) } : {}),
     async ready() {
       return migrated && (await pool.ping());
     },
