@@ -107,3 +107,17 @@ test('compiled patterns are cached, but not stateful (g/y) ones', () => {
   assert.notEqual(compileRe2('x+', { flags: 'g' }), compileRe2('x+', { flags: 'g' }));
   assert.notEqual(compileRe2('x+'), prom('x+'));
 });
+
+test('Unicode classes match as RE2 matches them (\\pL, \\p{Greek}, \\p{^L}, \\PL, inside classes)', () => {
+  const m = (pattern: string, text: string) => compileRe2(pattern, { anchored: true }).test(text);
+  assert.equal(m('\\p{L}+', 'héllo'), true);
+  assert.equal(m('\\p{L}+', 'p{L}'), false, 'not the literal text');
+  assert.equal(m('\\pL+', 'abc'), true);
+  assert.equal(m('\\PL+', '123'), true);
+  assert.equal(m('\\PL+', 'a'), false);
+  assert.equal(m('\\p{^L}', '1'), true);
+  assert.equal(m('\\p{Greek}+', 'αβγ'), true);
+  assert.equal(m('\\p{Greek}+', 'abc'), false);
+  assert.equal(m('[\\p{Lu}\\d]x', 'Ax'), true);
+  assert.equal(m('[\\p{Lu}\\d]x', 'ax'), false);
+});

@@ -221,6 +221,7 @@ function translate(source: string, options: Re2Options): { body: string; flags: 
     body = body.slice(leading[0].length);
   }
   let inClass = false;
+  let unicode = false;
   for (let i = 0; i < body.length; i++) {
     const c = body[i]!;
     if (c === '\\') {
@@ -247,6 +248,19 @@ function translate(source: string, options: Re2Options): { body: string; flags: 
       if (!inClass && next === 'z') {
         out += TEXT_END;
         i++;
+        continue;
+      }
+      if (next === 'p' || next === 'P') {
+        // Unicode classes: \pL, \p{Greek}, \p{^L}, \PL. JavaScript knows them only in its
+        // unicode mode (without it \p is a literal p), with scripts spelled Script=Name.
+        const m = /^(?:\{(\^?)([A-Za-z_]+)\}|([A-Za-z]))/.exec(body.slice(i + 2));
+        if (!m) throw new Re2Error(goError('invalid character class range', body.slice(i, i + 3)));
+        const negated = (m[1] === '^') !== (next === 'P');
+        const name = m[2] ?? m[3]!;
+        const property = name === 'Any' || name.length <= 2 ? name : `Script=${name}`;
+        out += `\\${negated ? 'P' : 'p'}{${property}}`;
+        unicode = true;
+        i += 1 + m[0].length;
         continue;
       }
       if (next === 'C') throw new Re2Error('\\C is not supported');
@@ -321,6 +335,7 @@ function translate(source: string, options: Re2Options): { body: string; flags: 
     out += c;
   }
   if (options.anchored) out = flags.has('m') ? `${TEXT_START}(?:${out})${TEXT_END}` : `^(?:${out})$`;
+  if (unicode) flags.add('u');
   return { body: out, flags: [...flags].join('') };
 }
 
