@@ -39,7 +39,7 @@ export async function openClickHouseStorage(options: StorageOptions): Promise<St
   const search = createSpanSearch((sql, params) => pool.select(sql, params));
   // The embedded engine's write-ahead log (wal.ts): appends are acknowledged from the log and
   // stored in large Native inserts behind it; reads wait for what was acknowledged before them.
-  const insertNativeFile = process.env.LOOKOUT_EXP_TEXT === '1' ? undefined : pool.insertNativeFile?.bind(pool);
+  const insertNativeFile = pool.insertNativeFile?.bind(pool);
   const dataLostListeners: ((table: string) => void)[] = [];
   const wal = insertNativeFile
     ? new BlockLog({
