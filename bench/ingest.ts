@@ -23,9 +23,11 @@
  *       flattered by duplicates). Lookout's /metrics give the batch size it inserted with and
  *       its process CPU time.
  *    b. Raw pool: Lookout's storage/clickhouse/pool.ts on another directory, tables from
- *       MIGRATIONS, back-to-back inserts of the same rows (logRowsText/spanRowsText of the
- *       converted requests) in batches of the size Lookout used (round 1), one at a time as
- *       the batcher does. This is the raw insert rate the ratio is taken against.
+ *       MIGRATIONS, back-to-back inserts of the same rows, one at a time, as the embedded
+ *       storage inserts them: Native blocks (logRowsNative/spanRowsNative) of a write-ahead
+ *       log segment's size (--raw-batch=server), or JSONEachRow texts in batches of the size
+ *       Lookout used where a signal does not go through the write-ahead log. This is the raw
+ *       insert rate the ratio is taken against.
  *    c. Raw chdb (--native=1): the same bytes through chDB's own Buffer insert
  *       (Session.insert, format JSONEachRow), the engine's limit without the client layer.
  *    Lookout stays up (idle) during b and c; the bench process holds one chDB directory at a

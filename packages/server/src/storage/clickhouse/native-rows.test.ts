@@ -266,28 +266,39 @@ describe('Native blocks store what JSONEachRow stores', () => {
     ]);
   });
 
-  it('otel_logs and otel_traces: values the text path rejects are stored (timestamps clamped, lone surrogates replaced)', async () => {
-    // JSONEachRow fails the whole insert on "0.000000000" (best-effort parsing reads it as a
-    // date) and past 2262; the Native block stores the clamped value the text form would mean.
+  it('otel_logs and otel_traces: timestamps out of range are clamped and lone surrogates replaced, alike on both paths', async () => {
+    // "<seconds>.<nanos>" text used to fail the whole insert before 1973 (best-effort parsing
+    // reads it as a date) and past 2262; lone surrogates (possible in OTLP/JSON strings) too.
     const run = ++runs;
     await createTables(`n${run}`);
-    const records = [logRecord(0, { timestamp: 0n, observedTimestamp: -5n }), logRecord(1, { timestamp: 1n << 64n, observedTimestamp: 999n, body: 'a\ud800b\udc00' })];
+    const records = [
+      logRecord(0, { timestamp: 0n, observedTimestamp: -5n }),
+      logRecord(1, { timestamp: 1n << 64n, observedTimestamp: 999n, body: 'a\ud800b\udc00' }),
+      // A literal backslash-u text is not a surrogate and stays as written.
+      logRecord(2, { timestamp: 86_400_000_000_123n, body: 'x\\ud800 \\\ud800 \ud83d\ude00', attributes: [{ key: 'k\udfff', value: { stringValue: '\udbff' } }] }),
+    ];
     const logs = logRowsNative(records);
     await pool.insertNative!(`otel_logs_n${run}`, logs.columns, logs.block);
     assert.deepEqual(
       await pool.select(`SELECT toString(toUnixTimestamp64Nano(Timestamp)) AS t, toString(toUnixTimestamp64Nano(ObservedTimestamp)) AS o, hex(Body) AS b FROM otel_logs_n${run} ORDER BY t`),
       [
         { t: '0', o: '0', b: Buffer.from(records[0]!.body).toString('hex').toUpperCase() },
-        // Lone surrogates (possible in OTLP/JSON strings) become U+FFFD; JSONEachRow rejects them.
+        { t: '86400000000123', o: records[2]!.observedTimestamp.toString(), b: Buffer.from('x\\ud800 \\\ufffd \ud83d\ude00').toString('hex').toUpperCase() },
         { t: INT64_MAX.toString(), o: '999', b: Buffer.from('a\ufffdb\ufffd').toString('hex').toUpperCase() },
       ],
     );
-    const spans = spanRowsNative([span(1, { startTime: 0n, endTime: 7n, events: [{ timestamp: 0n, name: 'e', attributes: [], droppedAttributesCount: 0 }] })]);
-    await pool.insertNative!(`otel_traces_n${run}`, spans.columns, spans.block);
+    await compareLogs(records);
+    const spans = [
+      span(1, { startTime: 0n, endTime: 7n, events: [{ timestamp: 0n, name: 'e\ud800', attributes: [], droppedAttributesCount: 0 }] }),
+      span(2, { startTime: 5n, endTime: 1n << 64n, events: [{ timestamp: -1n, name: 'e', attributes: [], droppedAttributesCount: 0 }, { timestamp: 99_999_999n, name: 'f', attributes: [], droppedAttributesCount: 0 }] }),
+    ];
+    const native = spanRowsNative(spans.slice(0, 1));
+    await pool.insertNative!(`otel_traces_n${run}`, native.columns, native.block);
     assert.deepEqual(
       await pool.select(`SELECT toString(toUnixTimestamp64Nano(Timestamp)) AS t, toString(Duration) AS d, arrayMap(x -> toString(toUnixTimestamp64Nano(x)), Events.Timestamp) AS e FROM otel_traces_n${run}`),
       [{ t: '0', d: '7', e: ['0'] }],
     );
+    await compareSpans(spans);
   });
 
   it('otel_logs: one record, and records with no attributes anywhere', async () => {

@@ -5,6 +5,7 @@ import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { createClient, type ClickHouseClient } from '@clickhouse/client';
 import { createChdbConnection, type ChdbExtension } from 'chdb/connection';
+import { replaceLoneSurrogates } from './rows.js';
 import { LookoutError } from '../../errors.js';
 
 export type QueryParams = Record<string, unknown>;
@@ -135,7 +136,8 @@ export function openPool(options: PoolOptions): Pool {
       });
     },
     insertJsonEachRow(table: string, body: string) {
-      return this.insertText(table, 'JSONEachRow', body);
+      // One lone surrogate would fail the whole insert (see rows.ts).
+      return this.insertText(table, 'JSONEachRow', replaceLoneSurrogates(body));
     },
     insertText(table: string, format: InsertFormat, body: string) {
       if (body.length === 0) return Promise.resolve();

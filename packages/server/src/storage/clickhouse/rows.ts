@@ -19,14 +19,27 @@ import {
   type UnixNanos,
 } from '../../model/index.js';
 
-const NS_PER_SECOND = 1_000_000_000n;
+const INT64_MAX = (1n << 63n) - 1n;
 
-/** DateTime64(9) as "<seconds>.<nanoseconds>", which ClickHouse parses without loss. */
+/**
+ * DateTime64(9) as an unquoted integer of nanoseconds (ticks), clamped to the column's range
+ * as the Native encoder clamps. The engine's best-effort parse of "<seconds>.<nanos>" reads
+ * fewer than nine digits of seconds (before 1973-03-03, or 0) as a date and fails the insert.
+ */
 export function formatNanos(ns: UnixNanos): string {
-  if (ns < 0n) ns = 0n;
-  const seconds = ns / NS_PER_SECOND;
-  const fraction = (ns % NS_PER_SECOND).toString().padStart(9, '0');
-  return `${seconds}.${fraction}`;
+  if (ns < 0n) return '0';
+  return (ns > INT64_MAX ? INT64_MAX : ns).toString();
+}
+
+/**
+ * JSON.stringify writes a lone UTF-16 surrogate (possible in OTLP/JSON strings) as a `\udXXX`
+ * escape, which ClickHouse refuses, failing the whole insert. Well-formed pairs are written as
+ * themselves, so any such escape not itself escaped is a lone surrogate: it becomes U+FFFD, as
+ * Buffer#write (and so the Native path) makes it.
+ */
+export function replaceLoneSurrogates(jsonText: string): string {
+  if (!jsonText.includes('\\ud')) return jsonText;
+  return jsonText.replace(/(?<!\\)((?:\\\\)*)\\ud[89a-f][0-9a-f]{2}/g, '$1\ufffd');
 }
 
 function attributeColumns(prefix: string, attributes: readonly KeyValue[]): string {
@@ -68,8 +81,8 @@ export function logRowsText(records: readonly LogRecord[]): string {
   let out = '';
   for (const r of records) {
     out +=
-      `{"TenantId":${JSON.stringify(r.tenant)},"Timestamp":"${formatNanos(r.timestamp)}",` +
-      `"ObservedTimestamp":"${formatNanos(r.observedTimestamp)}","TraceId":"${r.traceId}","SpanId":"${r.spanId}",` +
+      `{"TenantId":${JSON.stringify(r.tenant)},"Timestamp":${formatNanos(r.timestamp)},` +
+      `"ObservedTimestamp":${formatNanos(r.observedTimestamp)},"TraceId":"${r.traceId}","SpanId":"${r.spanId}",` +
       `"TraceFlags":${r.flags & 0xff},"SeverityText":${JSON.stringify(r.severityText)},"SeverityNumber":${r.severityNumber},` +
       `"ServiceName":${JSON.stringify(r.serviceName)},"StreamLabels":${JSON.stringify(r.streamLabels)},"Body":${JSON.stringify(r.body)},"BodyType":"${r.bodyType}",` +
       `"EventName":${JSON.stringify(r.eventName)},` +
@@ -98,7 +111,7 @@ function nestedColumns(s: Span): string {
   } else {
     const eventAttrs = events.map((e) => flattenAttributes(e.attributes));
     out +=
-      `"Events.Timestamp":${JSON.stringify(events.map((e) => formatNanos(e.timestamp)))},` +
+      `"Events.Timestamp":[${events.map((e) => formatNanos(e.timestamp)).join(',')}],` +
       `"Events.Name":${JSON.stringify(events.map((e) => e.name))},` +
       `"Events.Attributes":${JSON.stringify(eventAttrs.map((a) => a.values))},` +
       `"Events.AttributeTypes":${JSON.stringify(eventAttrs.map((a) => a.types))},` +
@@ -126,7 +139,7 @@ export function spanRowsText(spans: readonly Span[]): string {
   for (const s of spans) {
     const duration = s.endTime > s.startTime ? s.endTime - s.startTime : 0n;
     out +=
-      `{"TenantId":${JSON.stringify(s.tenant)},"Timestamp":"${formatNanos(s.startTime)}",` +
+      `{"TenantId":${JSON.stringify(s.tenant)},"Timestamp":${formatNanos(s.startTime)},` +
       `"TraceId":"${s.traceId}","SpanId":"${s.spanId}","ParentSpanId":"${s.parentSpanId}",` +
       `"TraceState":${JSON.stringify(s.traceState)},"SpanFlags":${s.flags >>> 0},"SpanName":${JSON.stringify(s.name)},` +
       `"SpanKind":"${SPAN_KINDS[s.kind] ?? 'Unspecified'}","ServiceName":${JSON.stringify(s.serviceName)},` +
