@@ -5,7 +5,7 @@
  * ≤ 2). See docs/BENCHMARKS.md.
  *
  *   node --import tsx bench/remote-write.ts [--series=10000] [--rounds=120] [--per-request=2000]
- *                                           [--connections=16] [--repeat=3]
+ *                                           [--connections=16] [--repeat=3] [--idle=60]
  *
  * Options can also be BENCH_<NAME> environment variables.
  *
@@ -25,7 +25,8 @@
  *    Lookout and Prometheus run one after the other (2 cores), each on a fresh directory;
  *    --repeat alternates them; the ratio is the median of the rounds' ratios. Lookout's CPU
  *    is also split by thread (/proc): JavaScript, inserts, background merges.
- * 3. Bytes on disk: Lookout's metric tables (system.parts, as left and after OPTIMIZE FINAL)
+ * 3. Bytes on disk: Lookout's metric tables (system.parts: as left, after --idle seconds of
+ *    background merges, and after OPTIMIZE FINAL)
  *    divided by the samples stored; Prometheus's directory size is printed for reference (its
  *    recent data sits in the WAL and head chunks until compaction, hours later).
  */
@@ -185,9 +186,14 @@ async function walDrained(metricsUrl: string): Promise<void> {
   }
 }
 
-/** Answers a query that reads storage (a selector), so it waits for what was acknowledged. */
-async function firstQuery(baseUrl: string): Promise<void> {
-  const response = await fetch(`${baseUrl}/api/v1/query?query=${encodeURIComponent('absent(bench_no_such_metric)')}`);
+/**
+ * Answers a query of recent data (a selector), so it waits for what was acknowledged; with
+ * `beyondHead`, of data older than Lookout's in-memory head, which chDB answers once every
+ * acknowledged sample is in it (reads wait for the write-ahead log to be stored).
+ */
+async function firstQuery(baseUrl: string, beyondHead = false): Promise<void> {
+  const query = beyondHead ? 'absent(bench_no_such_metric offset 3h)' : 'absent(bench_no_such_metric)';
+  const response = await fetch(`${baseUrl}/api/v1/query?query=${encodeURIComponent(query)}`);
   if (!response.ok) throw new Error(`${baseUrl} query answered ${response.status}`);
   await response.text();
 }
@@ -318,7 +324,7 @@ export function median(values: number[]): number {
   return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
 }
 
-async function lookoutBytes(dataDir: string): Promise<{ asLeft: number; optimized: number; samples: number }> {
+async function lookoutBytes(dataDir: string, idleSeconds: number): Promise<{ asLeft: number; idle: number; optimized: number; samples: number }> {
   const { openClickHouseStorage } = await import('../packages/server/src/storage/clickhouse/index.js');
   const storage = await openClickHouseStorage({ dataDir, retention: { logs: 7, traces: 7, metrics: 30 }, readPoolSize: 1 });
   const metricTables = new Set(['metric_samples', 'metric_series', 'metric_metadata', 'metric_exemplars']);
@@ -327,7 +333,10 @@ async function lookoutBytes(dataDir: string): Promise<{ asLeft: number; optimize
   const before = await storage.tableStats();
   const samples = before.find((s) => s.table === 'metric_samples')?.rows ?? 0;
   const asLeft = sum(before);
-  // Merging is what the engine does by itself over time; FINAL shows where it converges.
+  // Merging is what the engine does by itself over time: first left idle for a while, then
+  // FINAL shows where it converges.
+  await new Promise((r) => setTimeout(r, idleSeconds * 1000));
+  const idle = sum(await storage.tableStats());
   const { openPool } = await import('../packages/server/src/storage/clickhouse/pool.js');
   await storage.close();
   const pool = openPool({ dataDir, size: 1 });
@@ -337,7 +346,7 @@ async function lookoutBytes(dataDir: string): Promise<{ asLeft: number; optimize
   );
   await pool.close();
   const optimized = optimizedRows.filter((r) => metricTables.has(r.table)).reduce((n, r) => n + Number(r.bytes), 0);
-  return { asLeft, optimized, samples };
+  return { asLeft, idle, optimized, samples };
 }
 
 async function main() {
@@ -347,6 +356,7 @@ async function main() {
   // Prometheus's sender runs up to 50 shards (200 in 2.x) when behind; 16 keeps the client light.
   const connections = Math.round(readOption('connections', 16));
   const repeat = Math.round(readOption('repeat', 3));
+  const idleSeconds = readOption('idle', 60);
   const total = seriesCount * rounds;
   const log = (text: string) => process.stdout.write(`${text}\n`);
 
@@ -356,7 +366,7 @@ async function main() {
   const promRates: number[] = [];
   const lookoutCpu: number[] = [];
   const promCpu: number[] = [];
-  let bytes: { asLeft: number; optimized: number; samples: number } | undefined;
+  let bytes: { asLeft: number; idle: number; optimized: number; samples: number } | undefined;
   let promDirBytes = 0;
   const threadCpu = new Map<string, number[]>();
   for (let i = 0; i < repeat; i++) {
@@ -374,7 +384,9 @@ async function main() {
     await firstQuery(lookout.url);
     const lookoutSeconds = (performance.now() - started) / 1000;
     // Queryable is Prometheus's guarantee too (WAL + head); in chDB is when the write-ahead log
-    // has drained into the engine: a longer run cannot go faster than that.
+    // has drained into the engine (a read of older data makes it insert its open segments
+    // at once instead of at their 1 s age): a longer run cannot go faster than that.
+    await firstQuery(lookout.url, true);
     await walDrained(`${lookout.url}/metrics`);
     const lookoutStoredSeconds = (performance.now() - started) / 1000;
     lookoutCpu.push(((await cpuSeconds(`${lookout.url}/metrics`, 'lookout_process_cpu_seconds_total')) - lookoutCpu0) / total);
@@ -386,7 +398,7 @@ async function main() {
     await lookout.stop();
     lookoutRates.push(total / lookoutSeconds);
     lookoutStoredRates.push(total / lookoutStoredSeconds);
-    if (i === 0) bytes = await lookoutBytes(lookout.dataDir);
+    if (i === 0) bytes = await lookoutBytes(lookout.dataDir, idleSeconds);
 
     const prom = await startPrometheus();
     const promCpu0 = await cpuSeconds(`${prom.url}/metrics`, 'process_cpu_seconds_total');
@@ -433,7 +445,8 @@ async function main() {
   }
   if (bytes) {
     log(
-      `Lookout bytes on disk per sample: ${(bytes.asLeft / bytes.samples).toFixed(2)} as left, ${(bytes.optimized / bytes.samples).toFixed(2)} after OPTIMIZE FINAL ` +
+      `Lookout bytes on disk per sample: ${(bytes.asLeft / bytes.samples).toFixed(2)} as left, ${(bytes.idle / bytes.samples).toFixed(2)} after ${idleSeconds} s idle (background merges), ` +
+        `${(bytes.optimized / bytes.samples).toFixed(2)} after OPTIMIZE FINAL ` +
         `(${bytes.samples} samples; metric tables incl. series)  (target ≤ 2)`,
     );
     log(`Prometheus data directory per sample (WAL + head chunks, not yet compacted): ${(promDirBytes / total).toFixed(2)}`);
