@@ -600,6 +600,8 @@ export interface StageCosts {
   decodeUs: number;
   convertUs: number;
   serializeUs: number;
+  /** The Native encoder the embedded storage uses (native-rows.ts), 50k-row blocks. */
+  nativeUs: number;
   /** JSONEachRow bytes per row. */
   jsonBytesPerRow: number;
 }
@@ -616,8 +618,10 @@ export function convertLogSet(set: EncodedSet): { records: LogRecord[]; costs: S
   let chars = 0;
   for (let i = 0; i < records.length; i += 50_000) chars += logRowsText(records.slice(i, i + 50_000)).length;
   const t3 = performance.now();
+  for (let i = 0; i < records.length; i += 50_000) nativeRows.logRowsNative(records.slice(i, i + 50_000));
+  const t4 = performance.now();
   const us = (ms: number) => (ms * 1000) / records.length;
-  return { records, costs: { decodeUs: us(t1 - t0), convertUs: us(t2 - t1), serializeUs: us(t3 - t2), jsonBytesPerRow: chars / records.length } };
+  return { records, costs: { decodeUs: us(t1 - t0), convertUs: us(t2 - t1), serializeUs: us(t3 - t2), nativeUs: us(t4 - t3), jsonBytesPerRow: chars / records.length } };
 }
 
 export function convertSpanSet(set: EncodedSet): { spans: Span[]; costs: StageCosts } {
@@ -631,8 +635,10 @@ export function convertSpanSet(set: EncodedSet): { spans: Span[]; costs: StageCo
   let chars = 0;
   for (let i = 0; i < spans.length; i += 50_000) chars += spanRowsText(spans.slice(i, i + 50_000)).length;
   const t3 = performance.now();
+  for (let i = 0; i < spans.length; i += 50_000) nativeRows.spanRowsNative(spans.slice(i, i + 50_000));
+  const t4 = performance.now();
   const us = (ms: number) => (ms * 1000) / spans.length;
-  return { spans, costs: { decodeUs: us(t1 - t0), convertUs: us(t2 - t1), serializeUs: us(t3 - t2), jsonBytesPerRow: chars / spans.length } };
+  return { spans, costs: { decodeUs: us(t1 - t0), convertUs: us(t2 - t1), serializeUs: us(t3 - t2), nativeUs: us(t4 - t3), jsonBytesPerRow: chars / spans.length } };
 }
 
 export const RETENTION = { logs: 7, traces: 7, metrics: 30 };
@@ -917,6 +923,8 @@ export function summariseProfile(file: string): { stage: string; share: number }
       if (u.includes('otlp-transformer') || u.includes('protobufjs')) return 'protobuf decode';
       if (u.includes('/ingest/otlp/')) return 'convert (ingest/otlp)';
       if (u.includes('/storage/clickhouse/rows.ts')) return 'serialize (rows.ts)';
+      if (u.includes('/storage/clickhouse/native')) return 'Native block (native-rows.ts)';
+      if (u.includes('/storage/clickhouse/wal.ts')) return 'write-ahead log';
       if (u.includes('/chdb/') || u.includes('@clickhouse/client') || u.includes('/storage/clickhouse/pool.ts')) return 'insert call (pool/chdb JS)';
       if (u.includes('/pipeline/')) return 'pipeline/batcher';
       if (u.includes('fastify') || u.includes('find-my-way') || u.includes('avvio') || u.includes('light-my-request')) return 'fastify';
@@ -1220,7 +1228,7 @@ async function main(): Promise<void> {
   log();
 
   log(`CPU cost per record (µs of CPU time; less sensitive to a noisy machine than rates). "ceiling": ${cores} cores ÷ cost.`);
-  const cpuRows: string[][] = [['signal', 'Lookout', 'ceiling/s', 'raw pool', 'ceiling/s', ...(options.native ? ['raw chdb', 'ceiling/s'] : []), 'decode', 'convert', 'serialize', 'JSON B/row']];
+  const cpuRows: string[][] = [['signal', 'Lookout', 'ceiling/s', 'raw pool', 'ceiling/s', ...(options.native ? ['raw chdb', 'ceiling/s'] : []), 'decode', 'convert', 'serialize', 'Native', 'JSON B/row']];
   for (const set of sets) {
     const list = rounds.get(set.signal)!;
     const c = costs.get(set.signal)!;
@@ -1238,12 +1246,13 @@ async function main(): Promise<void> {
       fmt(c.decodeUs, 1),
       fmt(c.convertUs, 1),
       fmt(c.serializeUs, 1),
+      fmt(c.nativeUs, 1),
       fmt(c.jsonBytesPerRow),
     ]);
   }
   log(table(cpuRows));
   log('(Lookout: whole server process incl. chDB threads, per acknowledged record; raw: this process during the inserts;');
-  log(' decode/convert/serialize: protobufjs decode, ingest/otlp convert, rows.ts, single-threaded here, µs per record)');
+  log(' decode/convert/serialize/Native: protobufjs decode, ingest/otlp convert, rows.ts JSON text, native-rows.ts block; single-threaded here, µs per record)');
   log();
 
   if (lookout) {

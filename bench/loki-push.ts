@@ -1,8 +1,10 @@
 /**
  * Loki push benchmark: POST /loki/api/v1/push (snappy protobuf and JSON) through a real Lookout
  * process, next to the raw chDB insert rate of the very same rows measured in the same run
- * (Lookout's storage pool, the insert batch size Lookout used, one insert at a time as the
- * batcher does). The ratio is the figure; absolute numbers depend on the shared machine.
+ * (Lookout's storage pool inserting what the embedded storage inserts: Native blocks of a
+ * write-ahead log segment's size, one insert at a time). Lookout's rate counts lines stored in
+ * chDB in the window (the write-ahead log's counter), not appends acknowledged. The ratio is
+ * the figure; absolute numbers depend on the shared machine.
  *
  *   node --import tsx bench/loki-push.ts [--formats=protobuf,json] [--duration=10] [--warmup=3]
  *        [--connections=8] [--batch=1000] [--requests=100] [--streams=10] [--body=150] [--rounds=1]
