@@ -327,7 +327,7 @@ export function median(values: number[]): number {
 async function lookoutBytes(dataDir: string, idleSeconds: number): Promise<{ asLeft: number; idle: number; optimized: number; samples: number }> {
   const { openClickHouseStorage } = await import('../packages/server/src/storage/clickhouse/index.js');
   const storage = await openClickHouseStorage({ dataDir, retention: { logs: 7, traces: 7, metrics: 30 }, readPoolSize: 1 });
-  const metricTables = new Set(['metric_samples', 'metric_series', 'metric_metadata', 'metric_exemplars']);
+  const metricTables = new Set(['metric_samples', 'metric_series', 'metric_metadata_entries', 'metric_exemplars']);
   const sum = (stats: { table: string; rows: number; bytesOnDisk: number }[]) =>
     stats.filter((s) => metricTables.has(s.table)).reduce((n, s) => n + s.bytesOnDisk, 0);
   const before = await storage.tableStats();

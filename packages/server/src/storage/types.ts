@@ -228,8 +228,12 @@ export interface SeriesQuerier {
   labelNames(query: SeriesMatch): Promise<string[]>;
   /** Values of one label on the matching series, sorted; empty values are absent labels. */
   labelValues(query: SeriesMatch & { name: string }): Promise<string[]>;
-  /** Metadata per metric family, newest entry each; optionally one metric. */
-  metadata(query: { tenant: string; metric?: string; limit?: number }): Promise<MetricMetadata[]>;
+  /**
+   * Metadata per metric family: each distinct description still current, grouped by family
+   * (Prometheus's /api/v1/metadata); optionally one metric, at most `limit` families and
+   * `limitPerMetric` entries each.
+   */
+  metadata(query: { tenant: string; metric?: string; limit?: number; limitPerMetric?: number }): Promise<MetricMetadata[]>;
   /** Exemplars of the series matching any of the matcher sets, in [startMs, endMs]. */
   exemplars(query: SeriesMatch): Promise<{ seriesLabels: Labels; exemplars: { labels: Labels; value: number; timestampMs: number }[] }[]>;
 }

@@ -386,16 +386,23 @@ export function prometheusApi(options: PrometheusApiOptions): FastifyPluginAsync
         if (!/^[+-]?\d+$/.test(limitText)) throw new BadDataError('limit must be a number');
         limit = Number(limitText);
       }
-      const limitPerMetric = params.get('limit_per_metric');
-      if (limitPerMetric !== undefined && limitPerMetric !== '' && !/^[+-]?\d+$/.test(limitPerMetric)) {
-        throw new BadDataError('limit_per_metric must be a number');
+      const limitPerMetricText = params.get('limit_per_metric');
+      let limitPerMetric = -1;
+      if (limitPerMetricText !== undefined && limitPerMetricText !== '') {
+        if (!/^[+-]?\d+$/.test(limitPerMetricText)) throw new BadDataError('limit_per_metric must be a number');
+        limitPerMetric = Number(limitPerMetricText);
       }
       const metric = params.get('metric');
       const tenant = options.tenantOf(request);
       if (limit === 0) return send(reply, '{}');
-      const list = await series.metadata({ tenant, ...(metric ? { metric } : {}), ...(limit > 0 ? { limit } : {}) });
+      const list = await series.metadata({
+        tenant,
+        ...(metric ? { metric } : {}),
+        ...(limit > 0 ? { limit } : {}),
+        ...(limitPerMetric > 0 ? { limitPerMetric } : {}),
+      });
       const data: Record<string, { type: string; help: string; unit: string }[]> = {};
-      for (const m of list) data[m.metricFamilyName] = [{ type: m.type, help: m.help, unit: m.unit }];
+      for (const m of list) (data[m.metricFamilyName] ??= []).push({ type: m.type, help: m.help, unit: m.unit });
       return send(reply, JSON.stringify(data));
     });
 

@@ -111,7 +111,7 @@ export async function openClickHouseStorage(options: StorageOptions): Promise<St
         }
       },
       async appendMetadata(tenant: string, metadata: readonly MetricMetadata[]) {
-        await pool.insertJsonEachRow('metric_metadata', metadataRowsText(tenant, metadata));
+        await pool.insertJsonEachRow('metric_metadata_entries', metadataRowsText(tenant, metadata));
       },
       async appendExemplars(tenant: string, exemplars: readonly MetricExemplar[]) {
         if (exemplars.length > 0) await pool.insertJsonEachRow('metric_exemplars', exemplarRowsText(tenant, exemplars, seriesCache));

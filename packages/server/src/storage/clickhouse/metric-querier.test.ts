@@ -94,6 +94,34 @@ describe('SeriesQuerier lookups', () => {
     );
   });
 
+  it('lists every distinct description of a family, as Prometheus merges its targets', async () => {
+    const t = 'metadata-tenant';
+    await storage.appender.appendMetadata(t, [
+      { metricFamilyName: 'req_duration_seconds', type: 'histogram', help: 'Duration.', unit: 'seconds' },
+      { metricFamilyName: 'req_duration_seconds', type: 'histogram', help: 'Duration.', unit: '' },
+      { metricFamilyName: 'temp', type: 'gauge', help: 'Temperature.', unit: '' },
+    ]);
+    // The same description again (every scrape repeats it) stays one entry.
+    await storage.appender.appendMetadata(t, [{ metricFamilyName: 'req_duration_seconds', type: 'histogram', help: 'Duration.', unit: '' }]);
+    const all = await storage.series.metadata({ tenant: t });
+    assert.deepEqual(
+      all.filter((m) => m.metricFamilyName === 'req_duration_seconds').map((m) => m.unit).sort(),
+      ['', 'seconds'],
+    );
+    assert.equal(all.length, 3);
+    assert.deepEqual((await storage.series.metadata({ tenant: t, metric: 'temp' })).map((m) => m.help), ['Temperature.']);
+    // limit counts families, limit_per_metric entries within one.
+    const limited = await storage.series.metadata({ tenant: t, limit: 1 });
+    assert.deepEqual([...new Set(limited.map((m) => m.metricFamilyName))], ['req_duration_seconds']);
+    assert.equal(limited.length, 2);
+    assert.equal((await storage.series.metadata({ tenant: t, limitPerMetric: 1 })).length, 2);
+    // metricMetadata keeps one entry per family, the newest.
+    assert.deepEqual(
+      (await storage.series.metricMetadata(t)).map((m) => [m.metricFamilyName, m.unit]),
+      [['req_duration_seconds', ''], ['temp', '']],
+    );
+  });
+
   it('finds exemplars of matching series in a range', async () => {
     const all = await storage.series.exemplars({ tenant, matcherSets: [[{ type: '=', name: 'job', value: 'api' }]], startMs: t0, endMs: now });
     assert.equal(all.length, 2);

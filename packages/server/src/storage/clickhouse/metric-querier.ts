@@ -1,4 +1,4 @@
-/** Metric reads: the SeriesQuerier over metric_series / metric_samples / metric_metadata. */
+/** Metric reads: the SeriesQuerier over metric_series / metric_samples / metric_metadata_entries. */
 import { sortedLabelEntries, type Labels, type MetricMetadata } from '../../model/index.js';
 import type { LabelMatcher, SeriesMatch, SeriesQuerier, SeriesQuery, SeriesSelect, StoredSeries, StoredSeriesColumns } from '../types.js';
 import type { Pool } from './pool.js';
@@ -96,20 +96,43 @@ export function createSeriesQuerier(pool: Pool): SeriesQuerier {
       );
       return rows.map((r) => r.value);
     },
-    async metadata(query: { tenant: string; metric?: string; limit?: number }): Promise<MetricMetadata[]> {
-      const params: Record<string, unknown> = { tenant: query.tenant };
+    async metadata(query: { tenant: string; metric?: string; limit?: number; limitPerMetric?: number }): Promise<MetricMetadata[]> {
+      const params: Record<string, unknown> = { tenant: query.tenant, window: METADATA_WINDOW_SECONDS };
       let filter = '';
       if (query.metric !== undefined) {
         params.metric = query.metric;
         filter = ' AND MetricFamilyName = {metric:String}';
       }
-      return pool.select<MetricMetadata>(
-        `SELECT MetricFamilyName AS metricFamilyName, argMax(Type, Updated) AS type, argMax(Help, Updated) AS help,
-           argMax(Unit, Updated) AS unit
-         FROM metric_metadata WHERE TenantId = {tenant:String}${filter}
-         GROUP BY MetricFamilyName ORDER BY MetricFamilyName${limitClause(query.limit, params)}`,
+      // Every distinct description still current: given within the window before the family's
+      // latest (Prometheus lists those of its active targets; senders repeat them each scrape,
+      // or each minute over remote_write), so a replaced help text drops out.
+      const rows = await pool.select<MetricMetadata>(
+        `SELECT MetricFamilyName AS metricFamilyName, Type AS type, Help AS help, Unit AS unit
+         FROM (
+           SELECT MetricFamilyName, Type, Help, Unit, max(Updated) AS updated,
+             max(max(Updated)) OVER (PARTITION BY MetricFamilyName) AS latest
+           FROM metric_metadata_entries WHERE TenantId = {tenant:String}${filter}
+           GROUP BY MetricFamilyName, Type, Help, Unit
+         )
+         WHERE updated >= latest - toIntervalSecond({window:UInt32})
+         ORDER BY metricFamilyName, updated DESC, type, help, unit`,
         params,
       );
+      const out: MetricMetadata[] = [];
+      let families = 0;
+      let inFamily = 0;
+      for (let i = 0; i < rows.length; i++) {
+        const row = rows[i]!;
+        if (i === 0 || rows[i - 1]!.metricFamilyName !== row.metricFamilyName) {
+          if (query.limit !== undefined && families >= query.limit) break;
+          families++;
+          inFamily = 0;
+        }
+        if (query.limitPerMetric !== undefined && inFamily >= query.limitPerMetric) continue;
+        inFamily++;
+        out.push(row);
+      }
+      return out;
     },
     async exemplars(query: SeriesMatch) {
       const params: Record<string, unknown> = {};
@@ -146,12 +169,15 @@ export function createSeriesQuerier(pool: Pool): SeriesQuerier {
       return pool.select<MetricMetadata>(
         `SELECT MetricFamilyName AS metricFamilyName, argMax(Type, Updated) AS type, argMax(Help, Updated) AS help,
            argMax(Unit, Updated) AS unit
-         FROM metric_metadata WHERE TenantId = {tenant:String} GROUP BY MetricFamilyName ORDER BY MetricFamilyName`,
+         FROM metric_metadata_entries WHERE TenantId = {tenant:String} GROUP BY MetricFamilyName ORDER BY MetricFamilyName`,
         { tenant },
       );
     },
   };
 }
+
+/** How long a family's description stays listed after a newer one was given (see metadata). */
+const METADATA_WINDOW_SECONDS = 600;
 
 // Prometheus's open range ends (web/api/v1 MinTime/MaxTime) in milliseconds.
 // Prometheus's min/max times are beyond 2^53; the client refuses to send unsafe integers, and

@@ -246,6 +246,26 @@ export const MIGRATIONS: Migration[] = [
           )
         : [],
   },
+  {
+    version: 7,
+    description: 'metric metadata: every distinct description of a family',
+    // Prometheus's /api/v1/metadata lists each distinct (type, help, unit) its targets give a
+    // family; metric_metadata kept one per family (its sorting key), so merges dropped the rest.
+    statements: () => [
+      `CREATE TABLE IF NOT EXISTS metric_metadata_entries (
+        TenantId LowCardinality(String),
+        MetricFamilyName String,
+        Type LowCardinality(String),
+        Help String,
+        Unit LowCardinality(String),
+        Updated DateTime64(6) DEFAULT now64(6)
+      ) ENGINE = ReplacingMergeTree(Updated)
+      ORDER BY (TenantId, MetricFamilyName, Type, Unit, Help)`,
+      `INSERT INTO metric_metadata_entries (TenantId, MetricFamilyName, Type, Help, Unit, Updated)
+       SELECT TenantId, MetricFamilyName, Type, Help, Unit, Updated FROM metric_metadata`,
+      'DROP TABLE IF EXISTS metric_metadata',
+    ],
+  },
 ];
 
 /** Per table: the statement that brings its TTL in line with the configured retention. */

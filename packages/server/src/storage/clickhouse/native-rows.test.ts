@@ -17,7 +17,7 @@ import { logRowsText, sampleRowsText, sampleRowsTsv, SeriesCache, spanRowsText }
 // Records at the epoch survive this TTL (rows past it are dropped on insert), and now + TTL
 // still fits a DateTime (a wrapped TTL would drop everything).
 const RETENTION = { logs: 25_000, traces: 25_000, metrics: 25_000 };
-const TABLES = ['otel_logs', 'otel_traces_trace_id_ts_mv', 'otel_traces_trace_id_ts', 'otel_traces', 'metric_series', 'metric_samples', 'metric_metadata', 'metric_exemplars'];
+const TABLES = ['otel_logs', 'otel_traces_trace_id_ts_mv', 'otel_traces_trace_id_ts', 'otel_traces', 'metric_series', 'metric_samples', 'metric_metadata_entries', 'metric_metadata', 'metric_exemplars'];
 const TABLE_NAMES = new RegExp(`\\b(${TABLES.join('|')})\\b`, 'g');
 
 let dataDir: string;
