@@ -87,6 +87,28 @@ for (let i = 0; i < 240; i++) {
   );
 }
 
+// Service `scoped`: what Loki's OTLP mapping also keeps as metadata (record flags, dropped
+// counts, the instrumentation scope), with a scope attribute `level` below every other source.
+for (let i = 0; i < 120; i++) {
+  records.push(
+    record(i, 'scoped', `{"level":"${LEVELS[i % 4]}","n":${i}}`, {
+      flags: i % 3 === 0 ? 1 : 0,
+      droppedAttributesCount: i % 4 === 0 ? 2 : 0,
+      attributes: i % 5 === 0 ? [{ key: 'flags', value: { stringValue: 'attr' } }] : [],
+      scope: {
+        name: i % 2 === 0 ? 'orders-lib' : '',
+        version: i % 2 === 0 ? '1.2.3' : '',
+        attributes: [
+          { key: 'component', value: { stringValue: i % 4 < 2 ? 'db' : 'cache' } },
+          ...(i % 6 === 1 ? [{ key: 'level', value: { stringValue: 'from-scope' } }] : []),
+        ],
+        droppedAttributesCount: i % 8 === 0 ? 1 : 0,
+        schemaUrl: '',
+      },
+    }),
+  );
+}
+
 let storage: Storage;
 let inNode: ReturnType<typeof memoryLogQuerier>;
 
@@ -145,7 +167,32 @@ describe('LogQL pushdown against embedded storage', () => {
     assert.deepEqual(first!.structuredMetadata, { host_name: 'h1', http_method: 'GET', trace_id: 'ab'.repeat(16), span_id: 'cd'.repeat(8), severity_text: 'ERROR' });
   });
 
+  it('structured metadata of OTLP records: flags, dropped counts and the scope, as Loki 3 keeps them', async () => {
+    const seen: Record<string, string>[] = [];
+    await storage.logs.selectLogEntries({ tenant, matchers: [{ type: '=', name: 'service_name', value: 'scoped' }], lineFilters: [], startNs: T0, endNs: T0 + 3n * S, direction: 'forward' }, (page) => {
+      for (const e of page) seen.push(e.structuredMetadata);
+    });
+    // i = 0 (timestamps 250 ms apart): every field present; a log attribute `flags` wins.
+    assert.deepEqual(seen[0], {
+      host_name: 'h1',
+      flags: 'attr',
+      trace_id: 'ab'.repeat(16),
+      span_id: 'cd'.repeat(8),
+      severity_text: 'ERROR',
+      dropped_attributes_count: '2',
+      component: 'db',
+      scope_name: 'orders-lib',
+      scope_version: '1.2.3',
+      scope_dropped_attributes_count: '1',
+    });
+    // i = 1: nothing but the scope's attributes (a scope `level` too).
+    assert.deepEqual(seen[1], { host_name: 'h1', severity_text: 'INFO', component: 'db', level: 'from-scope' });
+    // i = 3: flags from the record.
+    assert.equal(seen[3]!.flags, '1');
+  });
+
   const logQueries = [
+    '{service_name="scoped"} | scope_name="orders-lib" | flags="1"',
     '{service_name="checkout"}',
     '{service_name="checkout"} |= "needle"',
     '{service_name=~"checkout|cart"} |= "Needle" != "request 3"',
@@ -192,6 +239,10 @@ describe('LogQL pushdown against embedded storage', () => {
     'sum (count_over_time({service_name="mixed"} |= "m 1" | json | __error__="" [1m]))',
     'sum by (service_name) (sum_over_time({env="prod"} | json | __error__="" | unwrap latency_ms [30s])) / on (service_name) sum by (service_name) (count_over_time({env="prod"} |= "latency" [30s]))',
     'topk(2, sum by (service_name) (bytes_over_time({env=~".+"}[1m])))',
+    'sum by (flags) (count_over_time({service_name="scoped"}[1m]))',
+    'sum by (component, level) (count_over_time({service_name="scoped"} | json | __error__="" [1m]))',
+    'sum by (level) (count_over_time({service_name="scoped"} [1m]))',
+    'count_over_time({service_name="scoped"} |= "n" [30s])',
   ];
   for (const query of metricQueries) {
     it(`metric query ${query}`, async () => {

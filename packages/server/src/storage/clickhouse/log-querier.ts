@@ -85,10 +85,20 @@ function lineFilterSql(f: LogLineFilter, i: number, params: Record<string, unkno
   return f.negate ? `NOT ${any}` : any;
 }
 
-const METADATA_COLUMNS = 'StreamLabels, LogAttributes, ResourceAttributes, TraceId, SpanId, SeverityText';
+const METADATA_COLUMNS =
+  'StreamLabels, LogAttributes, ResourceAttributes, TraceId, SpanId, SeverityText, TraceFlags, DroppedAttributesCount, ScopeName, ScopeVersion, ScopeAttributes, ScopeDroppedAttributesCount';
 
-/** Loki 3's structured metadata of a row (see LogStreamEntry.structuredMetadata). */
-function structuredMetadata(streamLabels: Str, logAttributes: Str, resourceAttributes: Str, traceId: string, spanId: string, severity: string): Labels {
+/**
+ * Loki 3's structured metadata of a row (see LogStreamEntry.structuredMetadata): what Loki's
+ * OTLP mapping keeps of a record (pkg/loghttp/push/otlp.go), except severity_number and
+ * observed_timestamp, which Lookout also stores for lines pushed in Loki's format, where Loki
+ * has none. Log attributes win over unpromoted resource attributes; trace ids and severity
+ * text are set as they are; flags, dropped counts and the scope fill only names not yet taken.
+ */
+function structuredMetadata(row: Record<string, unknown>): Labels {
+  const streamLabels = row.StreamLabels as Str;
+  const resourceAttributes = row.ResourceAttributes as Str;
+  const logAttributes = row.LogAttributes as Str;
   const out: Labels = {};
   for (const key in resourceAttributes) {
     const name = sanitize(key);
@@ -97,9 +107,19 @@ function structuredMetadata(streamLabels: Str, logAttributes: Str, resourceAttri
     out[name] = resourceAttributes[key]!;
   }
   for (const key in logAttributes) out[sanitize(key)] = logAttributes[key]!;
-  if (traceId !== '') out.trace_id = traceId;
-  if (spanId !== '') out.span_id = spanId;
-  if (severity !== '') out.severity_text = severity;
+  if (row.TraceId !== '') out.trace_id = row.TraceId as string;
+  if (row.SpanId !== '') out.span_id = row.SpanId as string;
+  if (row.SeverityText !== '') out.severity_text = row.SeverityText as string;
+  const fill = (name: string, value: string) => {
+    if (!(name in out)) out[name] = value;
+  };
+  if (Number(row.DroppedAttributesCount) !== 0) fill('dropped_attributes_count', String(row.DroppedAttributesCount));
+  if (Number(row.TraceFlags) !== 0) fill('flags', String(row.TraceFlags));
+  const scopeAttributes = row.ScopeAttributes as Str;
+  for (const key in scopeAttributes) fill(sanitize(key), scopeAttributes[key]!);
+  if (row.ScopeName !== '') fill('scope_name', row.ScopeName as string);
+  if (row.ScopeVersion !== '') fill('scope_version', row.ScopeVersion as string);
+  if (Number(row.ScopeDroppedAttributesCount) !== 0) fill('scope_dropped_attributes_count', String(row.ScopeDroppedAttributesCount));
   return out;
 }
 
@@ -108,14 +128,7 @@ function sanitize(key: string): string {
 }
 
 function metadataOf(row: Record<string, unknown>): Labels {
-  return structuredMetadata(
-    row.StreamLabels as Str,
-    row.LogAttributes as Str,
-    row.ResourceAttributes as Str,
-    row.TraceId as string,
-    row.SpanId as string,
-    row.SeverityText as string,
-  );
+  return structuredMetadata(row);
 }
 
 export function createLogQuerier(pool: Pool): LogQuerier {
@@ -253,13 +266,22 @@ export function createLogQuerier(pool: Pool): LogQuerier {
       // a value (rare: fields grouped by are seldom objects).
       const lineValue = (i: number, exact: boolean) =>
         !json ? "''" : exact ? `if((startsWith(s${i}, '{') OR startsWith(s${i}, '[')) AND JSONType(Body, ${l(i)}) IN ('Object', 'Array'), '', s${i})` : `s${i}`;
+      // Then, as structuredMetadata() fills them, the record's flags and the scope's attributes.
+      // (Names with an underscore, as trace_id or scope_name, never reach this pushdown.)
       const fromMaps = (i: number) =>
-        `LogAttributes[${l(i)}] != '', LogAttributes[${l(i)}], StreamLabels[${l(i)}] != '', StreamLabels[${l(i)}], ResourceAttributes[${l(i)}] != '', ResourceAttributes[${l(i)}]`;
+        `LogAttributes[${l(i)}] != '', LogAttributes[${l(i)}], StreamLabels[${l(i)}] != '', StreamLabels[${l(i)}], ResourceAttributes[${l(i)}] != '', ResourceAttributes[${l(i)}], ` +
+        `${l(i)} = 'flags' AND TraceFlags != 0, toString(TraceFlags), ScopeAttributes[${l(i)}] != '', ScopeAttributes[${l(i)}]`;
       const extracted = json ? labels.map((_x, i) => `JSONExtractString(Body, ${l(i)}) AS s${i}, `).join('') : '';
       // A field present (not null) proves the line is a JSON object; only other lines are checked.
       const jv = json ? `${[...labels.map((_x, i) => `s${i} != ''`), "(isValidJSON(Body) AND startsWith(trimLeft(Body), '{'))"].join(' OR ')}` : '1';
       const keys = labels.map((_x, i) => `g${i}, `).join('');
-      const inMaps = labels.map((_x, i) => `mapContains(LogAttributes, ${l(i)}) OR mapContains(StreamLabels, ${l(i)}) OR mapContains(ResourceAttributes, ${l(i)})`).join(' OR ');
+      const inMaps = labels
+        .map(
+          (_x, i) =>
+            `mapContains(LogAttributes, ${l(i)}) OR mapContains(StreamLabels, ${l(i)}) OR mapContains(ResourceAttributes, ${l(i)}) OR ` +
+            `(${l(i)} = 'flags' AND TraceFlags != 0) OR mapContains(ScopeAttributes, ${l(i)})`,
+        )
+        .join(' OR ');
       // Every row is counted by its line alone, reading Body only; then the rows whose maps name
       // a label (found through the key bloom-filter indexes) are moved from that group (sign
       // -1) to the right one (sign +1), so the attribute maps — large in OTLP data — are read
@@ -284,7 +306,7 @@ export function createLogQuerier(pool: Pool): LogQuerier {
                 `SELECT arrayJoin([-1, 1]) AS sign,
                    ${labels.map((_x, i) => `if(sign = 1, multiIf(${fromMaps(i)}, ${lineValue(i, exact)}), ${lineValue(i, exact)}) AS g${i}, `).join('')}${jv} AS jv,
                    ${idx} AS idx, toUInt64(count()) AS c, ${query.bytes ? 'toUInt64(sum(length(Body)))' : 'toUInt64(0)'} AS b
-                 FROM (SELECT ${extracted}Timestamp, Body, LogAttributes, StreamLabels, ResourceAttributes FROM otel_logs WHERE ${where.sql} AND (${inMaps}))
+                 FROM (SELECT ${extracted}Timestamp, Body, LogAttributes, StreamLabels, ResourceAttributes, TraceFlags, ScopeAttributes FROM otel_logs WHERE ${where.sql} AND (${inMaps}))
                  GROUP BY sign, ${keys}jv, idx`,
                 params,
               ),
