@@ -97,7 +97,8 @@ interface Case {
 const needleSql = () =>
   pool.select<{ ts: string }>(
     // Loki returns each line with its stream labels and structured metadata: the same columns.
-    `SELECT toString(toUnixTimestamp64Nano(Timestamp)) AS ts, Body, StreamLabels, LogAttributes, ResourceAttributes, TraceId, SpanId, SeverityText
+    `SELECT toString(toUnixTimestamp64Nano(Timestamp)) AS ts, Body, StreamLabels, LogAttributes, ResourceAttributes, TraceId, SpanId, SeverityText,
+       TraceFlags, DroppedAttributesCount, ScopeName, ScopeVersion, ScopeAttributes, ScopeDroppedAttributesCount
      FROM otel_logs
      WHERE TenantId = {tenant:String} AND ServiceName = {svc:String}
        AND Timestamp >= fromUnixTimestamp64Nano({start:Int64}) AND Timestamp < fromUnixTimestamp64Nano({end:Int64})
@@ -108,7 +109,8 @@ const needleSql = () =>
 /**
  * Loki's answer to `sum by (level) (count_over_time({service_name=svc} | json [5m]))` at a 5 m
  * step (window = step, so one bucket per step): `level` is the structured metadata (log
- * attribute) if set, else the stream label, else the resource attribute, else the JSON field
+ * attribute) if set, else the stream label, else the resource attribute, else the scope's
+ * attribute, else the JSON field
  * (string values: all this data has); window k is (origin + (k-1)·5m, origin + k·5m]. Lines
  * that are not JSON are counted apart (`bad`): Loki fails the query if there are any, or with
  * `| __error__=""` (dropErrors) leaves them out. JSONExtractString gives '' for a line that is
@@ -120,7 +122,7 @@ const levelSql = (svc: string, dropErrors: boolean) =>
      FROM (
        SELECT JSONExtractString(Body, 'level') AS parsed,
          multiIf(LogAttributes['level'] != '', LogAttributes['level'], StreamLabels['level'] != '', StreamLabels['level'],
-           ResourceAttributes['level'] != '', ResourceAttributes['level'], parsed) AS level,
+           ResourceAttributes['level'] != '', ResourceAttributes['level'], ScopeAttributes['level'] != '', ScopeAttributes['level'], parsed) AS level,
          parsed != '' OR (isValidJSON(Body) AND startsWith(trimLeft(Body), '{')) AS valid,
          intDiv(toUnixTimestamp64Nano(Timestamp) - {origin:Int64} + {bucket:Int64} - 1, {bucket:Int64}) AS idx
        FROM otel_logs

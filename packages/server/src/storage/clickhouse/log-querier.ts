@@ -268,9 +268,12 @@ export function createLogQuerier(pool: Pool): LogQuerier {
         !json ? "''" : exact ? `if((startsWith(s${i}, '{') OR startsWith(s${i}, '[')) AND JSONType(Body, ${l(i)}) IN ('Object', 'Array'), '', s${i})` : `s${i}`;
       // Then, as structuredMetadata() fills them, the record's flags and the scope's attributes.
       // (Names with an underscore, as trace_id or scope_name, never reach this pushdown.)
+      // The flags alternative is written only for a label named so (a fixed text, not a value):
+      // an alternative no skip index covers would make the correction below read every row.
+      const flags = (i: number) => labels[i] === 'flags';
       const fromMaps = (i: number) =>
         `LogAttributes[${l(i)}] != '', LogAttributes[${l(i)}], StreamLabels[${l(i)}] != '', StreamLabels[${l(i)}], ResourceAttributes[${l(i)}] != '', ResourceAttributes[${l(i)}], ` +
-        `${l(i)} = 'flags' AND TraceFlags != 0, toString(TraceFlags), ScopeAttributes[${l(i)}] != '', ScopeAttributes[${l(i)}]`;
+        `${flags(i) ? "TraceFlags != 0, toString(TraceFlags), " : ''}ScopeAttributes[${l(i)}] != '', ScopeAttributes[${l(i)}]`;
       const extracted = json ? labels.map((_x, i) => `JSONExtractString(Body, ${l(i)}) AS s${i}, `).join('') : '';
       // A field present (not null) proves the line is a JSON object; only other lines are checked.
       const jv = json ? `${[...labels.map((_x, i) => `s${i} != ''`), "(isValidJSON(Body) AND startsWith(trimLeft(Body), '{'))"].join(' OR ')}` : '1';
@@ -279,7 +282,7 @@ export function createLogQuerier(pool: Pool): LogQuerier {
         .map(
           (_x, i) =>
             `mapContains(LogAttributes, ${l(i)}) OR mapContains(StreamLabels, ${l(i)}) OR mapContains(ResourceAttributes, ${l(i)}) OR ` +
-            `(${l(i)} = 'flags' AND TraceFlags != 0) OR mapContains(ScopeAttributes, ${l(i)})`,
+            `${flags(i) ? 'TraceFlags != 0 OR ' : ''}mapContains(ScopeAttributes, ${l(i)})`,
         )
         .join(' OR ');
       // Every row is counted by its line alone, reading Body only; then the rows whose maps name

@@ -266,6 +266,17 @@ export const MIGRATIONS: Migration[] = [
       'DROP TABLE IF EXISTS metric_metadata',
     ],
   },
+  {
+    version: 8,
+    description: 'otel_logs: bloom filter on scope attribute names (LogQL label pushdown)',
+    // Scope attributes are structured metadata too, so `sum by (label)` must look in them; as
+    // in migration 5, the index keeps that to the granules that may hold the name. Without it,
+    // one unindexed alternative made the pushdown read every row's maps (bench/logql.ts: 1.13
+    // → 1.27 × the hand-written SQL).
+    statements: () => [
+      'ALTER TABLE otel_logs ADD INDEX IF NOT EXISTS idx_scope_attr_key mapKeys(ScopeAttributes) TYPE bloom_filter(0.01) GRANULARITY 1',
+    ],
+  },
 ];
 
 /** Per table: the statement that brings its TTL in line with the configured retention. */
