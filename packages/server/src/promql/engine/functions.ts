@@ -6,6 +6,7 @@ import type { Labels } from '../../model/index.js';
 import type { Call, Expr, PositionRange } from '../ast.js';
 import type { Annotations } from './annotations.js';
 import { bucketFraction, bucketQuantile, quantile, type Bucket } from './quantile.js';
+import { goCivil, goDaysInMonth, goInt64, type GoCivil } from './go-time.js';
 import {
   compareLabels,
   executionError,
@@ -344,14 +345,24 @@ function goMin(a: number, b: number): number {
   return Math.min(a, b);
 }
 
-function dateFunction(f: (d: Date) => number): VectorFunction {
+/**
+ * Seconds where a JS Date answers as Go does: from year 100 (Date.UTC reads years 0–99 as
+ * 1900–1999) to near the end of its range (8.64e15 ms; a month's end must fit too).
+ * Elsewhere go-time.ts reproduces Go in BigInt.
+ */
+const DATE_MIN_SECONDS = -59_011_459_200;
+const DATE_MAX_SECONDS = 8.6e12;
+
+function dateFunction(f: (d: Date) => number, go: (c: GoCivil) => number): VectorFunction {
+  // Prometheus: time.Unix(int64(v), 0).UTC(), with Go's int64 conversion (see go-time.ts).
+  const of = (v: number) => {
+    const seconds = Math.trunc(v);
+    return Number.isFinite(v) && seconds >= DATE_MIN_SECONDS && seconds <= DATE_MAX_SECONDS ? f(new Date(seconds * 1000)) : go(goCivil(goInt64(v)));
+  };
   return (vectors, ctx) => {
-    if (vectors.length === 0) return [{ metric: {}, t: ctx.ts, f: f(new Date(Math.trunc(ctx.ts / 1000) * 1000)), dropName: false }];
+    if (vectors.length === 0) return [{ metric: {}, t: ctx.ts, f: of(Math.trunc(ctx.ts / 1000)), dropName: false }];
     const out: Vector = [];
-    for (const s of vectors[0] ?? []) {
-      const seconds = Math.trunc(s.f);
-      out.push({ metric: s.metric, t: s.t, f: Number.isFinite(s.f) ? f(new Date(seconds * 1000)) : NaN, dropName: true });
-    }
+    for (const s of vectors[0] ?? []) out.push({ metric: s.metric, t: s.t, f: of(s.f), dropName: true });
     return out;
   };
 }
@@ -594,17 +605,17 @@ export const VECTOR_FUNCTIONS: Record<string, VectorFunction> = {
   histogram_stdvar: () => [],
   histogram_quantiles: histogramQuantiles,
   histogram_fraction: histogramFraction,
-  days_in_month: dateFunction((d) => new Date(Date.UTC(d.getUTCFullYear(), d.getUTCMonth() + 1, 0)).getUTCDate()),
-  day_of_month: dateFunction((d) => d.getUTCDate()),
-  day_of_week: dateFunction((d) => d.getUTCDay()),
+  days_in_month: dateFunction((d) => new Date(Date.UTC(d.getUTCFullYear(), d.getUTCMonth() + 1, 0)).getUTCDate(), goDaysInMonth),
+  day_of_month: dateFunction((d) => d.getUTCDate(), (c) => c.day),
+  day_of_week: dateFunction((d) => d.getUTCDay(), (c) => c.weekday),
   day_of_year: dateFunction((d) => {
     const start = Date.UTC(d.getUTCFullYear(), 0, 1);
     return Math.floor((d.getTime() - start) / 86_400_000) + 1;
-  }),
-  hour: dateFunction((d) => d.getUTCHours()),
-  minute: dateFunction((d) => d.getUTCMinutes()),
-  month: dateFunction((d) => d.getUTCMonth() + 1),
-  year: dateFunction((d) => d.getUTCFullYear()),
+  }, (c) => c.yearDay),
+  hour: dateFunction((d) => d.getUTCHours(), (c) => c.hour),
+  minute: dateFunction((d) => d.getUTCMinutes(), (c) => c.minute),
+  month: dateFunction((d) => d.getUTCMonth() + 1, (c) => c.month),
+  year: dateFunction((d) => d.getUTCFullYear(), (c) => c.year),
 };
 
 /** `absent()` / `absent_over_time()` output labels: the selector's equality matchers (Prometheus rules). */
