@@ -121,3 +121,36 @@ test('Unicode classes match as RE2 matches them (\\pL, \\p{Greek}, \\p{^L}, \\PL
   assert.equal(m('[\\p{Lu}\\d]x', 'Ax'), true);
   assert.equal(m('[\\p{Lu}\\d]x', 'ax'), false);
 });
+
+test('code points, not UTF-16 units, as RE2 matches (unicode mode throughout)', () => {
+  assert.ok(prom('.').test('😀'), '. takes an astral character whole');
+  assert.ok(prom('[^a]').test('😀'));
+  assert.ok(prom('a.b').test('a😀b'));
+  assert.ok(!prom('..').test('😀'));
+  assert.ok(prom('[\\x{1F600}-\\x{1F64F}]+').test('😀🙏'));
+  assert.ok(prom('x\\x{1F600}').test('x😀'));
+});
+
+test("RE2's loose escapes and literal braces translate to what unicode mode accepts", () => {
+  const cases: [string, string, string][] = [
+    ['a\\:b', 'a:b', 'a\\b'],
+    ['\\"q\\"', '"q"', 'q'],
+    ['\\-x', '-x', 'x'],
+    ['[a\\-z]', '-', 'b'],
+    ['\\#\\%\\@\\=\\!\\,\\<\\>\\~\\`\\\'\\&\\_', "#%@=!,<>~`'&_", ''],
+    ['a{', 'a{', 'a'],
+    ['a{,2}', 'a{,2}', 'aa'],
+    ['a{2}', 'aa', 'a{2}'],
+    ['x}', 'x}', 'x'],
+    ['x]', 'x]', 'x'],
+    ['\\a', '\x07', 'a'],
+    ['\\0', '\0', '0'],
+    ['\\012', '\n', '012'],
+    ['\\Q-.\\E', '-.', '-x'],
+    ['[\\Q-.\\E]+', '-.', 'x'],
+  ];
+  for (const [pattern, matching, other] of cases) {
+    assert.ok(prom(pattern).test(matching), `${pattern} matches ${JSON.stringify(matching)}`);
+    assert.ok(!prom(pattern).test(other), `${pattern} does not match ${JSON.stringify(other)}`);
+  }
+});

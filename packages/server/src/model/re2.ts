@@ -179,9 +179,13 @@ const POSIX_CLASSES: Record<string, string> = {
 const TEXT_START = '(?<![\\s\\S])';
 const TEXT_END = '(?![\\s\\S])';
 
-function escapeLiteral(text: string): string {
-  return text.replace(/[\\^$.*+?()[\]{}|/-]/g, '\\$&');
+/** `text` as a literal in a unicode-mode pattern, which accepts only these escapes (and `\-` in a class). */
+function escapeLiteral(text: string, inClass: boolean): string {
+  return text.replace(inClass ? /[\\^$.*+?()[\]{}|/-]/g : /[\\^$.*+?()[\]{}|/]/g, '\\$&');
 }
+
+/** Characters a unicode-mode pattern lets a backslash escape (`-` only inside a class). */
+const SYNTAX_CHARACTERS = new Set('^$\\.*+?()[]{}|/');
 
 function posixClass(name: string): string {
   const cls = POSIX_CLASSES[name];
@@ -189,12 +193,10 @@ function posixClass(name: string): string {
   return cls;
 }
 
-function unicodeEscape(hex: string, inClass: boolean): string {
+function unicodeEscape(hex: string): string {
   const code = Number.parseInt(hex, 16);
   if (!(code <= 0x10ffff)) throw new Re2Error(goError('invalid escape sequence', `\\x{${hex}}`));
-  const units = String.fromCodePoint(code);
-  if (units.length > 1 && inClass) throw new Re2Error(`\\x{${hex}} inside a character class is not supported`);
-  return units.split('').map((u) => `\\u${u.charCodeAt(0).toString(16).padStart(4, '0')}`).join('');
+  return `\\u{${code.toString(16)}}`;
 }
 
 /** RE2 syntax → JavaScript syntax (and flags). Throws Re2Error for what JavaScript cannot express. */
@@ -221,7 +223,6 @@ function translate(source: string, options: Re2Options): { body: string; flags: 
     body = body.slice(leading[0].length);
   }
   let inClass = false;
-  let unicode = false;
   for (let i = 0; i < body.length; i++) {
     const c = body[i]!;
     if (c === '\\') {
@@ -229,14 +230,14 @@ function translate(source: string, options: Re2Options): { body: string; flags: 
       if (next === undefined) throw new Re2Error(goError('trailing backslash at end of expression', ''));
       if (next === 'Q') {
         const end = body.indexOf('\\E', i + 2);
-        out += escapeLiteral(end < 0 ? body.slice(i + 2) : body.slice(i + 2, end));
+        out += escapeLiteral(end < 0 ? body.slice(i + 2) : body.slice(i + 2, end), inClass);
         i = end < 0 ? body.length : end + 1;
         continue;
       }
       if (next === 'x' && body[i + 2] === '{') {
         const m = /^\{([0-9A-Fa-f]{1,8})\}/.exec(body.slice(i + 2));
         if (!m) throw new Re2Error(goError('invalid escape sequence', body.slice(i, body.indexOf('}', i) + 1 || undefined)));
-        out += unicodeEscape(m[1]!, inClass);
+        out += unicodeEscape(m[1]!);
         i += 1 + m[0].length;
         continue;
       }
@@ -259,13 +260,22 @@ function translate(source: string, options: Re2Options): { body: string; flags: 
         const name = m[2] ?? m[3]!;
         const property = name === 'Any' || name.length <= 2 ? name : `Script=${name}`;
         out += `\\${negated ? 'P' : 'p'}{${property}}`;
-        unicode = true;
         i += 1 + m[0].length;
         continue;
       }
       if (next === 'C') throw new Re2Error('\\C is not supported');
-      out += c + next;
+      if (next === '0') {
+        // Go's octal escape: \0, \01, \012.
+        const m = /^0[0-7]{0,2}/.exec(body.slice(i + 1))!;
+        out += unicodeEscape(Number.parseInt(m[0], 8).toString(16));
+        i += m[0].length;
+        continue;
+      }
       i++;
+      if (next === 'a') out += '\\x07';
+      else if (/[0-9A-Za-z]/.test(next) || SYNTAX_CHARACTERS.has(next) || (inClass && next === '-')) out += c + next;
+      // RE2 lets a backslash quote any punctuation; unicode mode only its own syntax characters.
+      else out += next;
       continue;
     }
     if (inClass) {
@@ -332,10 +342,27 @@ function translate(source: string, options: Re2Options): { body: string; flags: 
       }
       continue;
     }
+    if (c === '{') {
+      // A repetition as written; otherwise (as `{`, `a{,2}`) RE2 reads a literal brace.
+      const m = REPEAT.exec(body.slice(i));
+      if (m) {
+        out += m[0];
+        i += m[0].length - 1;
+      } else {
+        out += '\\{';
+      }
+      continue;
+    }
+    if (c === '}' || c === ']') {
+      out += `\\${c}`;
+      continue;
+    }
     out += c;
   }
   if (options.anchored) out = flags.has('m') ? `${TEXT_START}(?:${out})${TEXT_END}` : `^(?:${out})$`;
-  if (unicode) flags.add('u');
+  // Unicode mode always: RE2 matches code points, so `.` or `[^a]` takes an astral character
+  // (an emoji) whole, and \p classes need it.
+  flags.add('u');
   return { body: out, flags: [...flags].join('') };
 }
 

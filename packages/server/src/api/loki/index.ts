@@ -6,6 +6,7 @@ import formbody from '@fastify/formbody';
 import websocket from '@fastify/websocket';
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 import { LookoutError, toLookoutError } from '../../errors.js';
+import { compileRe2 } from '../../model/index.js';
 import { parseSelector, type LokiPushLimits, StreamOrderTracker } from '../../ingest/index.js';
 import type { WritePipeline } from '../../pipeline/index.js';
 import type { LabelMatcher, LogStreamQuerier } from '../../storage/index.js';
@@ -44,7 +45,7 @@ function requireNonEmptyMatcher(matchers: LabelMatcher[]): LabelMatcher[] {
     if (m.type === '=') return m.value !== '';
     if (m.type === '=~') {
       try {
-        return !new RegExp(`^(?:${m.value})$`).test('');
+        return !compileRe2(m.value, { anchored: true, dotAll: true }).test('');
       } catch {
         return true;
       }

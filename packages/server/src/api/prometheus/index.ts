@@ -7,6 +7,7 @@
 import formbody from '@fastify/formbody';
 import type { FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { isLookoutError, LookoutError } from '../../errors.js';
+import { compileRe2 } from '../../model/index.js';
 import type { DecodedExemplar } from '../../ingest/index.js';
 import type { LabelMatcher, SeriesQuerier } from '../../storage/index.js';
 import type { PromqlEngine, PromqlResult } from '../../promql/index.js';
@@ -97,7 +98,7 @@ function matchesEmpty(m: LabelMatcher): boolean {
   if (m.type === '!=') return m.value !== '';
   let re: RegExp;
   try {
-    re = new RegExp(`^(?:${m.value})$`, 's');
+    re = compileRe2(m.value, { anchored: true, dotAll: true });
   } catch {
     return false;
   }
