@@ -154,3 +154,11 @@ test("RE2's loose escapes and literal braces translate to what unicode mode acce
     assert.ok(!prom(pattern).test(other), `${pattern} does not match ${JSON.stringify(other)}`);
   }
 });
+
+test("\\s is RE2's ASCII whitespace", () => {
+  assert.ok(prom('a\\sb').test('a\tb'));
+  assert.ok(!prom('a\\sb').test('a\u00a0b'), 'no-break space is not \\s in RE2');
+  assert.ok(!prom('a\\sb').test('a\vb'));
+  assert.ok(prom('a\\Sb').test('a\u00a0b'));
+  assert.ok(prom('a[\\s,]b').test('a,b') && prom('a[\\s,]b').test('a b') && !prom('a[\\s,]b').test('a\u2003b'));
+});

@@ -184,6 +184,8 @@ function escapeLiteral(text: string, inClass: boolean): string {
   return text.replace(inClass ? /[\\^$.*+?()[\]{}|/-]/g : /[\\^$.*+?()[\]{}|/]/g, '\\$&');
 }
 
+const RE2_SPACE = '\\t\\n\\f\\r ';
+
 /** Characters a unicode-mode pattern lets a backslash escape (`-` only inside a class). */
 const SYNTAX_CHARACTERS = new Set('^$\\.*+?()[]{}|/');
 
@@ -273,6 +275,9 @@ function translate(source: string, options: Re2Options): { body: string; flags: 
       }
       i++;
       if (next === 'a') out += '\\x07';
+      // RE2's \s is ASCII whitespace; JavaScript's also takes Unicode spaces (and \v).
+      else if (next === 's') out += inClass ? RE2_SPACE : `[${RE2_SPACE}]`;
+      else if (next === 'S' && !inClass) out += `[^${RE2_SPACE}]`;
       else if (/[0-9A-Za-z]/.test(next) || SYNTAX_CHARACTERS.has(next) || (inClass && next === '-')) out += c + next;
       // RE2 lets a backslash quote any punctuation; unicode mode only its own syntax characters.
       else out += next;
