@@ -161,4 +161,8 @@ test("\\s is RE2's ASCII whitespace", () => {
   assert.ok(!prom('a\\sb').test('a\vb'));
   assert.ok(prom('a\\Sb').test('a\u00a0b'));
   assert.ok(prom('a[\\s,]b').test('a,b') && prom('a[\\s,]b').test('a b') && !prom('a[\\s,]b').test('a\u2003b'));
+  // Inside a class \S is everything but those five, astral characters included.
+  for (const ch of ['\u00a0', '\u2003', '\v', 'x', '\u{1F600}', '\0']) assert.ok(prom('a[\\S]b').test(`a${ch}b`), JSON.stringify(ch));
+  for (const ch of [' ', '\t', '\n', '\f', '\r']) assert.ok(!prom('a[\\S]b').test(`a${ch}b`), JSON.stringify(ch));
+  assert.ok(prom('a[^\\S]b').test('a b') && !prom('a[^\\S]b').test('a\u00a0b'));
 });

@@ -185,6 +185,8 @@ function escapeLiteral(text: string, inClass: boolean): string {
 }
 
 const RE2_SPACE = '\\t\\n\\f\\r ';
+/** Its complement as class items, for \S inside a class (a negated class can't nest in one). */
+const RE2_NON_SPACE = '\\x00-\\x08\\x0B\\x0E-\\x1F!-\\u{10FFFF}';
 
 /** Characters a unicode-mode pattern lets a backslash escape (`-` only inside a class). */
 const SYNTAX_CHARACTERS = new Set('^$\\.*+?()[]{}|/');
@@ -277,7 +279,7 @@ function translate(source: string, options: Re2Options): { body: string; flags: 
       if (next === 'a') out += '\\x07';
       // RE2's \s is ASCII whitespace; JavaScript's also takes Unicode spaces (and \v).
       else if (next === 's') out += inClass ? RE2_SPACE : `[${RE2_SPACE}]`;
-      else if (next === 'S' && !inClass) out += `[^${RE2_SPACE}]`;
+      else if (next === 'S') out += inClass ? RE2_NON_SPACE : `[^${RE2_SPACE}]`;
       else if (/[0-9A-Za-z]/.test(next) || SYNTAX_CHARACTERS.has(next) || (inClass && next === '-')) out += c + next;
       // RE2 lets a backslash quote any punctuation; unicode mode only its own syntax characters.
       else out += next;
