@@ -167,7 +167,12 @@ export interface LogQuerier {
    * to `onPage`; resolves when all are delivered or onPage returns false.
    */
   selectLogEntries(query: LogStreamSelect, onPage: (entries: LogStreamEntry[]) => boolean | void): Promise<void>;
-  countLogBuckets(query: LogBucketSelect): Promise<LogBucketSeries[]>;
+  /**
+   * Undefined when storage cannot give the answer a line-by-line evaluation would (with
+   * groupBy.json: a JSON number it would print differently than written, or a number beyond
+   * its parser's range); the caller then reads the lines.
+   */
+  countLogBuckets(query: LogBucketSelect): Promise<LogBucketSeries[] | undefined>;
 }
 
 export interface SeriesQuery {

@@ -330,9 +330,12 @@ async function rangeAggregation(expr: RangeAggregation, run: Run, preGrouping?: 
     return s;
   };
 
-  if (run.aggregatePushdown && bucketed && plan.exact && !expr.unwrap && expr.op !== 'sum_over_time') {
-    // Whole aggregation in storage: counts and bytes per stream and bucket.
-    const rows = await run.logs.countLogBuckets({ ...select, originNs: origin, bucketNs, bytes: bytesOp });
+  // Whole aggregation in storage when it can: counts and bytes per stream and bucket.
+  const rows =
+    run.aggregatePushdown && bucketed && plan.exact && !expr.unwrap && expr.op !== 'sum_over_time'
+      ? await run.logs.countLogBuckets({ ...select, originNs: origin, bucketNs, bytes: bytesOp })
+      : undefined;
+  if (rows) {
     for (const row of rows) {
       const all = { ...row.streamLabels, ...row.structuredMetadata };
       for (const k of Object.keys(all)) if (all[k] === '') delete all[k];
@@ -452,7 +455,8 @@ async function rangeAggregation(expr: RangeAggregation, run: Run, preGrouping?: 
  * and group; no line comes to Node and no series per label set is built. Names with `_` could
  * also come from nested JSON objects (a_b from {"a":{"b":..}}) or sanitised keys, so only
  * plain names qualify. Returns undefined when the query does not have this shape, or when a
- * line that is not JSON would make Loki fail the query (the Node path then reports Loki's error).
+ * line that is not JSON would make Loki fail the query (the Node path then reports Loki's error),
+ * or when storage declines (JSON numbers it cannot give as written).
  */
 async function sumByPushdown(expr: VectorAggregation, run: Run): Promise<Evaluated | undefined> {
   const inner = expr.expr;
@@ -500,6 +504,7 @@ async function sumByPushdown(expr: VectorAggregation, run: Run): Promise<Evaluat
     bytes: inner.op === 'bytes_over_time' || inner.op === 'bytes_rate',
     groupBy: { labels: expr.grouping.labels, json: jsonAt !== -1 },
   });
+  if (!rows) return undefined;
   const bytesOp = inner.op === 'bytes_over_time' || inner.op === 'bytes_rate';
   const groups = new Map<string, { labels: Labels; buckets: Map<number, number> }>();
   for (const row of rows) {

@@ -109,6 +109,28 @@ for (let i = 0; i < 120; i++) {
   );
 }
 
+// Services `numeric` and `bignum`: JSON numbers ClickHouse would print differently than written
+// (1.0, -1.5e3, 2E1), numbers-as-strings, and numbers beyond 64 bits that its JSON parser
+// refuses with the whole line, where Loki's parser takes them.
+const NUMERIC_LEVELS = ['1.0', '-1.5e3', '2', '"2"', '2E1', ' 7', '"x"'];
+for (let i = 0; i < 70; i++) records.push(record(i, 'numeric', `{"level":${NUMERIC_LEVELS[i % NUMERIC_LEVELS.length]},"n":${i}}`));
+for (let i = 0; i < 40; i++) {
+  const body = i % 4 === 0 ? `{"level":"info","id":123456789012345678901234567890${i},"big":1e400}` : i % 4 === 1 ? `{"level":"warn","n":${i}}` : `not json ${i}`;
+  records.push(record(i, 'bignum', body));
+}
+
+// Service `sparse`: about three granules of JSON lines where only the newest rows carry `level`
+// as metadata, so the key indexes leave a minority of granules and the `sum by` pushdown takes
+// its two-statement form (line pass + correction pass); `mixed` and `search` take one pass.
+for (let i = 0; i < 25_000; i++) {
+  records.push(
+    record(i, 'sparse', `{"level":"${LEVELS[i % 4]}","n":${i}}`, {
+      timestamp: T0 + BigInt(i) * 100_000_000n,
+      attributes: i >= 22_000 && i % 10 === 0 ? [{ key: 'level', value: { stringValue: 'meta' } }] : [],
+    }),
+  );
+}
+
 let storage: Storage;
 let inNode: ReturnType<typeof memoryLogQuerier>;
 
@@ -311,9 +333,55 @@ describe('LogQL pushdown against embedded storage', () => {
     assert.deepEqual(got, want);
   });
 
-  // ClickHouse's JSON functions reprint numbers (-1.5e3 → -1500, 1.0 → 1); Loki and the Node
-  // path keep the text as written. Needs the number's source text in SQL, or a Node fallback.
-  it.todo('sum by a JSON number written non-canonically (1.0, -1.5e3) labels it as written');
+  it('sum by a JSON number written non-canonically (1.0, -1.5e3) labels it as written: storage declines, the lines are read', async () => {
+    let pulled = 0;
+    const logs = { ...storage.logs };
+    logs.selectLogEntries = (q, onPage) => storage.logs.selectLogEntries(q, (page) => {
+      pulled += page.length;
+      return onPage(page);
+    });
+    const q = base('sum by (level) (count_over_time({service_name="numeric"} | json [5m]))', { instant: true, startNs: T0 + 100n * S, endNs: T0 + 100n * S });
+    const r = await createLogqlEngine({ logs }).query(q);
+    assert.ok(pulled > 0, 'evaluated line by line');
+    const got = r.value.type === 'vector' ? Object.fromEntries(r.value.samples.map((x) => [x.labels.level ?? '', x.value])) : {};
+    assert.deepEqual(got, { '1.0': 10, '-1.5e3': 10, '2': 20, '2E1': 10, '7': 10, x: 10 });
+    const { viaStorage, viaNode } = await both(q);
+    assert.deepEqual(sortStreams(viaStorage.value), sortStreams(viaNode.value));
+  });
+
+  it('numbers as written, numbers as strings and integers stay in storage', async () => {
+    let pulled = 0;
+    const logs = { ...storage.logs };
+    logs.selectLogEntries = (q, onPage) => storage.logs.selectLogEntries(q, (page) => {
+      pulled += page.length;
+      return onPage(page);
+    });
+    // `n` is an integer in every line of `numeric`; `level` of `scoped` a string.
+    const q = base('sum by (n) (count_over_time({service_name="numeric"} | json [5m]))', { instant: true, startNs: T0 + 100n * S, endNs: T0 + 100n * S });
+    const r = await createLogqlEngine({ logs }).query(q);
+    assert.equal(pulled, 0);
+    assert.equal(r.value.type === 'vector' ? r.value.samples.length : 0, 70);
+    const { viaStorage, viaNode } = await both(q);
+    assert.deepEqual(sortStreams(viaStorage.value), sortStreams(viaNode.value));
+  });
+
+  it('a JSON line with numbers beyond 64 bits is JSON, as in Loki: counted by its fields, not as an error', async () => {
+    const q = base('sum by (level) (count_over_time({service_name="bignum"} | json | __error__="" [5m]))', { instant: true, startNs: T0 + 100n * S, endNs: T0 + 100n * S });
+    const { viaStorage, viaNode } = await both(q);
+    const got = viaStorage.value.type === 'vector' ? Object.fromEntries(viaStorage.value.samples.map((x) => [x.labels.level ?? '', x.value])) : {};
+    assert.deepEqual(got, { info: 10, warn: 10 });
+    assert.deepEqual(sortStreams(viaStorage.value), sortStreams(viaNode.value));
+  });
+
+  it('sum by a label that metadata names in few granules: line pass and correction pass agree with the lines', async () => {
+    for (const at of [T0 + 2500n * S, T0 + 1500n * S]) {
+      const q = base('sum by (level) (count_over_time({service_name="sparse"} | json [10m]))', { instant: true, startNs: at, endNs: at });
+      const { viaStorage, viaNode } = await both(q);
+      assert.deepEqual(sortStreams(viaStorage.value), sortStreams(viaNode.value));
+      const levels = viaStorage.value.type === 'vector' ? viaStorage.value.samples.map((x) => x.labels.level).sort() : [];
+      assert.deepEqual(levels, at === T0 + 2500n * S ? ['debug', 'error', 'info', 'meta', 'warn'] : ['debug', 'error', 'info', 'warn']);
+    }
+  });
 
   it('pages through more rows than one storage page in order, equal timestamps included', async () => {
     const many: LogRecord[] = [];

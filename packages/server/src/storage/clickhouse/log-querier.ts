@@ -131,6 +131,37 @@ function metadataOf(row: Record<string, unknown>): Labels {
   return structuredMetadata(row);
 }
 
+/**
+ * Whether the index analysis of `select` (EXPLAIN, no data read) keeps more than
+ * ONE_PASS_GRANULES of the granules the primary key selects. False when the plan does not say.
+ */
+async function mostGranulesSelected(pool: Pool, select: string, params: Record<string, unknown>): Promise<boolean> {
+  interface PlanNode {
+    'Node Type'?: string;
+    Plans?: PlanNode[];
+    Indexes?: { Type?: string; Name?: string; 'Selected Granules'?: number }[];
+  }
+  try {
+    const [row] = await pool.select<{ explain: string }>(`EXPLAIN indexes = 1, json = 1 ${select}`, params);
+    const plan = JSON.parse(row?.explain ?? '[]') as { Plan?: PlanNode }[];
+    const find = (n: PlanNode | undefined): PlanNode | undefined => (!n ? undefined : n['Node Type'] === 'ReadFromMergeTree' ? n : (n.Plans ?? []).map(find).find(Boolean));
+    const read = find(plan[0]?.Plan);
+    const byKey = read?.Indexes?.find((x) => x.Type === 'PrimaryKey')?.['Selected Granules'];
+    const bySkip = read?.Indexes?.find((x) => x.Type === 'Skip' && x.Name === '<Combined skip indexes>')?.['Selected Granules'];
+    if (typeof byKey !== 'number' || typeof bySkip !== 'number' || byKey === 0) return false;
+    return bySkip / byKey > ONE_PASS_GRANULES;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * The share of granules beyond which one pass reading every map beats the line pass plus the
+ * index-guided correction pass: measured at 10 M lines, the line pass costs about as much as
+ * the correction over every granule, and one pass about 1.7× the line pass (docs/BENCHMARKS.md).
+ */
+const ONE_PASS_GRANULES = 0.6;
+
 export function createLogQuerier(pool: Pool): LogQuerier {
   return {
     async queryLogs(query: LogQuery) {
@@ -227,7 +258,7 @@ export function createLogQuerier(pool: Pool): LogQuerier {
       }
     },
 
-    async countLogBuckets(query: LogBucketSelect): Promise<LogBucketSeries[]> {
+    async countLogBuckets(query: LogBucketSelect): Promise<LogBucketSeries[] | undefined> {
       const where = streamWhere(query);
       const params: Record<string, unknown> = { ...where.params, origin: query.originNs.toString(), bucket: query.bucketNs.toString() };
       const bytes = query.bytes ? 'toUInt64(sum(length(Body)))' : 'toUInt64(0)';
@@ -275,6 +306,23 @@ export function createLogQuerier(pool: Pool): LogQuerier {
         `LogAttributes[${l(i)}] != '', LogAttributes[${l(i)}], StreamLabels[${l(i)}] != '', StreamLabels[${l(i)}], ResourceAttributes[${l(i)}] != '', ResourceAttributes[${l(i)}], ` +
         `${flags(i) ? "TraceFlags != 0, toString(TraceFlags), " : ''}ScopeAttributes[${l(i)}] != '', ScopeAttributes[${l(i)}]`;
       const extracted = json ? labels.map((_x, i) => `JSONExtractString(Body, ${l(i)}) AS s${i}, `).join('') : '';
+      // ClickHouse reprints JSON numbers (1.0 → 1, -1.5e3 → -1500); Loki labels them as written.
+      // A value that looks like a number is taken as extracted when the line holds
+      // `"name":<value>` followed by `,` or `}`, or `"name":"<value>"` (a string), with or without
+      // a space after the colon; otherwise the query goes to the line-by-line path. That costs
+      // ~15 % on rows whose grouped value is a number and nothing measurable on other strings.
+      const numberAsWritten = (i: number) =>
+        `(${[':', ': ']
+          .flatMap((colon) => [`${colon}', s${i}, ','`, `${colon}', s${i}, '}'`, `${colon}"', s${i}, '"'`])
+          .map((tail) => `position(Body, concat('"', ${l(i)}, '"${tail})) > 0`)
+          .join(' OR ')})`;
+      // Flat conjunctions only: ClickHouse stops evaluating an AND chain at its first false
+      // operand, but a nested one (a AND (b AND c)) cost 30 % more here.
+      const inexact = labels.map((_x, i) => `toUInt8((ascii(s${i}) BETWEEN 48 AND 57 OR ascii(s${i}) = 45) AND NOT ${numberAsWritten(i)})`);
+      // simdjson refuses numbers beyond 64 bits (1e400, 30-digit ids) and with them the whole
+      // line, which Loki's parser accepts: a non-JSON line that parses once its numbers are
+      // replaced by 0 also sends the query to the line-by-line path. Evaluated on such lines only.
+      const bigNumbers = "(startsWith(trimLeft(Body), '{') AND isValidJSON(replaceRegexpAll(Body, '([:\\[,]\\s*)-?[0-9]+(\\.[0-9]+)?([eE][+-]?[0-9]+)?', '\\10')))";
       // A field present (not null) proves the line is a JSON object; only other lines are checked.
       const jv = json ? `${[...labels.map((_x, i) => `s${i} != ''`), "(isValidJSON(Body) AND startsWith(trimLeft(Body), '{'))"].join(' OR ')}` : '1';
       const keys = labels.map((_x, i) => `g${i}, `).join('');
@@ -288,33 +336,41 @@ export function createLogQuerier(pool: Pool): LogQuerier {
       // Every row is counted by its line alone, reading Body only; then the rows whose maps name
       // a label (found through the key bloom-filter indexes) are moved from that group (sign
       // -1) to the right one (sign +1), so the attribute maps — large in OTLP data — are read
-      // only in granules where a label may come from them. Measured against one pass reading
-      // every map (docs/BENCHMARKS.md): that is cheaper only when such rows are in most
-      // granules, and then by less than it loses otherwise. The two run on two connections.
-      const run = (exact: boolean) =>
-        Promise.all([
-          pool.select<Record<string, unknown>>(
-            `SELECT ${keys}idx, toUInt64(countIf(jv)) AS c, toUInt64(countIf(NOT jv)) AS bad,
-               ${query.bytes ? 'toUInt64(sumIf(length(Body), jv)) AS b, toUInt64(sumIf(length(Body), NOT jv)) AS badb' : 'toUInt64(0) AS b, toUInt64(0) AS badb'}
-             FROM (
-               SELECT ${extracted}${labels.map((_x, i) => `${lineValue(i, exact)} AS g${i}, `).join('')}${jv} AS jv, ${idx} AS idx${query.bytes ? ', Body' : ''}
-               FROM otel_logs WHERE ${where.sql}
-             )
-             GROUP BY ${keys}idx`,
-            params,
-          ),
-          labels.length === 0
-            ? Promise.resolve([])
-            : pool.select<Record<string, unknown>>(
-                `SELECT arrayJoin([-1, 1]) AS sign,
-                   ${labels.map((_x, i) => `if(sign = 1, multiIf(${fromMaps(i)}, ${lineValue(i, exact)}), ${lineValue(i, exact)}) AS g${i}, `).join('')}${jv} AS jv,
-                   ${idx} AS idx, toUInt64(count()) AS c, ${query.bytes ? 'toUInt64(sum(length(Body)))' : 'toUInt64(0)'} AS b
-                 FROM (SELECT ${extracted}Timestamp, Body, LogAttributes, StreamLabels, ResourceAttributes, TraceFlags, ScopeAttributes FROM otel_logs WHERE ${where.sql} AND (${inMaps}))
-                 GROUP BY sign, ${keys}jv, idx`,
-                params,
-              ),
-        ]);
+      // only in granules where a label may come from them. The two run on two connections.
+      // When the indexes leave most granules (the label is in some row's maps nearly
+      // everywhere), one pass reading every map is cheaper (docs/BENCHMARKS.md): the index
+      // analysis (EXPLAIN, a few ms, no data read) decides.
+      const onePass = labels.length > 0 && (await mostGranulesSelected(pool, `SELECT 1 FROM otel_logs WHERE ${where.sql} AND (${inMaps})`, params));
+      const counts = (exact: boolean, value: (i: number) => string, from: string) =>
+        pool.select<Record<string, unknown>>(
+          `SELECT ${keys}idx, toUInt64(countIf(jv)) AS c, toUInt64(countIf(NOT jv)) AS bad,
+             ${query.bytes ? 'toUInt64(sumIf(length(Body), jv)) AS b, toUInt64(sumIf(length(Body), NOT jv)) AS badb' : 'toUInt64(0) AS b, toUInt64(0) AS badb'},
+             ${json ? 'max(nx)' : '0'} AS inexact
+           FROM (
+             SELECT ${extracted}${labels.map((_x, i) => `${value(i)} AS g${i}, `).join('')}${jv} AS jv, ${idx} AS idx${query.bytes ? ', Body' : ''}${json ? `, greatest(${[...inexact, `toUInt8(NOT jv AND ${bigNumbers})`].join(', ')}) AS nx` : ''}
+             FROM ${from}
+           )
+           GROUP BY ${keys}idx`,
+          params,
+        );
+      const run = (exact: boolean): Promise<[Record<string, unknown>[], Record<string, unknown>[]]> =>
+        onePass
+          ? Promise.all([counts(exact, (i) => `multiIf(${fromMaps(i)}, ${lineValue(i, exact)})`, `otel_logs WHERE ${where.sql}`), Promise.resolve([])])
+          : Promise.all([
+              counts(exact, (i) => lineValue(i, exact), `otel_logs WHERE ${where.sql}`),
+              labels.length === 0
+                ? Promise.resolve([])
+                : pool.select<Record<string, unknown>>(
+                    `SELECT arrayJoin([-1, 1]) AS sign,
+                       ${labels.map((_x, i) => `if(sign = 1, multiIf(${fromMaps(i)}, ${lineValue(i, exact)}), ${lineValue(i, exact)}) AS g${i}, `).join('')}${jv} AS jv,
+                       ${idx} AS idx, toUInt64(count()) AS c, ${query.bytes ? 'toUInt64(sum(length(Body)))' : 'toUInt64(0)'} AS b
+                     FROM (SELECT ${extracted}Timestamp, Body, LogAttributes, StreamLabels, ResourceAttributes, TraceFlags, ScopeAttributes FROM otel_logs WHERE ${where.sql} AND (${inMaps}))
+                     GROUP BY sign, ${keys}jv, idx`,
+                    params,
+                  ),
+            ]);
       let [lineRows, correctionRows] = await run(false);
+      if (lineRows.some((row) => Number(row.inexact) === 1)) return undefined;
       const maybeComposite = (v: unknown) => typeof v === 'string' && (v.startsWith('{') || v.startsWith('['));
       if (json && [...lineRows, ...correctionRows].some((row) => labels.some((_x, i) => maybeComposite(row[`g${i}`])))) [lineRows, correctionRows] = await run(true);
       const rows: { values: string[]; jv: boolean; idx: unknown; c: number; b: number }[] = [];
