@@ -1028,6 +1028,37 @@ function median(values: number[]): number {
 
 const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** CPU ticks (user + system, 1/100 s) a process has used, from /proc; undefined when unreadable. */
+function cpuTicks(pid: number): number | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return Number(fields[11]) + Number(fields[12]);
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Waits until each process uses under 3 % of a core over a second — an engine's background
+ * merges of the previous phase done — so that no phase is measured while another one's work
+ * still takes the machine's two cores. At most `maxSeconds`; returns the seconds waited.
+ */
+export async function waitForIdle(pids: readonly (number | undefined)[], maxSeconds = 120): Promise<number> {
+  const start = performance.now();
+  for (;;) {
+    const before = pids.map((pid) => (pid === undefined ? undefined : cpuTicks(pid)));
+    await pause(1000);
+    const busy = pids.some((pid, i) => {
+      const a = before[i];
+      const b = pid === undefined ? undefined : cpuTicks(pid);
+      return a !== undefined && b !== undefined && b - a > 3;
+    });
+    const waited = (performance.now() - start) / 1000;
+    if (!busy || waited >= maxSeconds) return waited;
+  }
+}
+
 async function main(): Promise<void> {
   const argv = process.argv.slice(2);
   const options = parseOptions(argv);
@@ -1095,9 +1126,11 @@ async function main(): Promise<void> {
         const table = signal === 'logs' ? 'otel_logs' : 'otel_traces';
         log(`round ${round}/${options.rounds}, ${signal}:`);
 
-        // Lookout over HTTP. The process stays up between phases (idle while the raw phases run).
+        // Lookout over HTTP. The process stays up between phases (idle while the raw phases run:
+        // each phase starts once both processes are idle, background merges included).
         let through: LoadResult | undefined;
         if (lookout) {
+          log(`  (waited ${fmt(await waitForIdle([lookout.child.pid, process.pid]), 0)} s for both processes to be idle)`);
           through = await load(lookout.url, set, options);
           const avgBatch = through.server.inserts > 0 ? through.server.insertedRows / through.server.inserts : NaN;
           log(
@@ -1144,7 +1177,7 @@ async function main(): Promise<void> {
           raws.set(signal, rows);
         }
         const r = rows;
-        await pause(2000);
+        log(`  (waited ${fmt(await waitForIdle([lookout?.child.pid, process.pid]), 0)} s for both processes to be idle)`);
 
         // Raw: Lookout's pool, one insert at a time, as the batcher does.
         const pool = await openBenchPool(poolDir);

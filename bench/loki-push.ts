@@ -28,7 +28,7 @@ import { logRowsText } from '../packages/server/src/storage/clickhouse/rows.js';
 import { logRowsNative } from '../packages/server/src/storage/clickhouse/native-rows.js';
 import { DEFAULT_SEGMENT_ROWS } from '../packages/server/src/storage/clickhouse/wal.js';
 import { MIGRATIONS } from '../packages/server/src/storage/clickhouse/migrations.js';
-import { machineLine, openBenchPool, rawLoop, readOption, RETENTION, rng, scrape, serverFigures, tableStats } from './ingest.js';
+import { machineLine, openBenchPool, rawLoop, readOption, RETENTION, rng, scrape, serverFigures, tableStats, waitForIdle } from './ingest.js';
 
 type Format = 'protobuf' | 'json';
 
@@ -285,6 +285,8 @@ async function main() {
     for (let round = 1; round <= o.rounds; round++) {
       for (const format of o.formats) {
         const encoded = encodings.get(format)!;
+        // Each phase starts once Lookout and this process are idle (background merges done).
+        log(`  (waited ${fmt(await waitForIdle([lookout.child.pid, process.pid]), 0)} s for both processes to be idle)`);
         const through = await load(lookout.url, format, encoded, o, clock);
         if (through.failures.size > 0) log(`  ${format} failures: ${JSON.stringify([...through.failures])}`);
 
@@ -307,6 +309,7 @@ async function main() {
         const rawDir = join(work, `raw-${format}-${round}`);
         const pool = await openBenchPool(rawDir);
         for (const statement of MIGRATIONS.flatMap((m) => m.statements(RETENTION, { embedded: true }))) await pool.command(statement);
+        log(`  (waited ${fmt(await waitForIdle([lookout.child.pid, process.pid]), 0)} s for both processes to be idle)`);
         const raw = await rawLoop(async (i) => {
           const { block, columns } = blocks[i % blocks.length]!;
           await pool.insertNative!('otel_logs', columns, block);

@@ -410,10 +410,21 @@ export function logRowsNative(records: readonly LogRecord[], options?: NativeOpt
   s.writeStrings(block, 'ServiceName');
   const labels = s.labels;
   labels.reset();
+  // Records of one stream (Loki push) or resource (OTLP) share one label object, usually in a
+  // row: its keys' dictionary positions and its values' bytes are encoded once per run of rows.
+  let lastLabels: Readonly<Record<string, string>> | undefined;
+  let keys: Run = { strings: [] };
+  let values: Run = { strings: [] };
   for (let i = 0; i < n; i++) {
     const streamLabels = records[i]!.streamLabels;
-    // Object.keys: own keys in JSON.stringify's order.
-    for (const key of Object.keys(streamLabels)) labels.add(key, streamLabels[key]!);
+    if (streamLabels !== lastLabels) {
+      lastLabels = streamLabels;
+      // Object.keys: own keys in JSON.stringify's order.
+      const names = Object.keys(streamLabels);
+      keys = { strings: names };
+      values = { strings: names.map((key) => streamLabels[key]!) };
+    }
+    labels.addRun(keys, values);
     labels.endRow();
   }
   out = block.column('StreamLabels', labels.type);
