@@ -214,7 +214,7 @@ async function main(): Promise<void> {
   console.log(
     `CPU µs/req: plain ${cpu(PLAIN).toFixed(1)}; OpenTelemetry span +${(cpu(FLOOR_NOOP) - cpu(PLAIN)).toFixed(1)}; ` +
       `OpenTelemetry's OTLP/protobuf export +${(cpu(FLOOR_OTLP) - cpu(FLOOR_NOOP)).toFixed(1)}; ` +
-      `init() over the no-op floor (export with its own encoder, request id, redaction) +${(cpu(INIT) - cpu(FLOOR_NOOP)).toFixed(1)}`,
+      `init() over the no-op floor (OpenTelemetry's OTLP export, request id, redaction, log export) +${(cpu(INIT) - cpu(FLOOR_NOOP)).toFixed(1)}`,
   );
 }
 
