@@ -1,6 +1,7 @@
 // The orders service (Fastify). Run with: node --import @lookout/node/register examples/orders/server.js
 // Configuration comes from the environment: OTEL_SERVICE_NAME, LOOKOUT_ENDPOINT, PORT, LOG_LEVEL,
-// and optionally REDIS_URL (a view counter and a readiness check) and DEPENDENCY_URL.
+// and optionally REDIS_URL (a view counter and a readiness check), DATABASE_URL (PostgreSQL: an
+// audit row per order read and a readiness check) and DEPENDENCY_URL.
 import Fastify from 'fastify';
 import { checks, counter, getLogger, health, histogram, lookoutFastify } from '@lookout/node';
 
@@ -32,6 +33,24 @@ if (process.env.REDIS_URL) {
   health.register('redis', checks.redis(redis), { timeout: 500, critical: true });
 }
 
+// Optional PostgreSQL (DATABASE_URL): every order read is recorded; /ready fails while it is down.
+let db;
+if (process.env.DATABASE_URL) {
+  const { default: pg } = await import('pg');
+  db = new pg.Pool({ connectionString: process.env.DATABASE_URL, max: 4, connectionTimeoutMillis: 1000 });
+  // An idle client whose server went away reports it here; without a listener it would crash.
+  db.on('error', (error) => log.warn({ err: error }, 'postgres connection lost'));
+  health.register('postgres', checks.pg(db), { timeout: 1000, critical: true });
+}
+// The table is created by the first read that reaches the database (concurrent CREATE TABLE IF
+// NOT EXISTS statements can collide, so there is one at a time).
+let schema;
+const ensureSchema = () =>
+  (schema ??= db.query('CREATE TABLE IF NOT EXISTS order_reads (order_id text NOT NULL, at timestamptz NOT NULL DEFAULT now())').catch((error) => {
+    schema = undefined;
+    throw error;
+  }));
+
 const app = Fastify({ logger: false });
 await app.register(lookoutFastify);
 
@@ -55,7 +74,18 @@ app.get('/orders/:id', async (request, reply) => {
       log.warn({ err: error, order_id: id }, 'view counter unavailable');
     }
   }
-  log.info({ order_id: id, views }, 'order fetched');
+  let reads;
+  if (db) {
+    try {
+      await ensureSchema();
+      await db.query('INSERT INTO order_reads (order_id) VALUES ($1)', [id]);
+      const { rows } = await db.query('SELECT count(*)::int AS n FROM order_reads WHERE order_id = $1', [id]);
+      reads = rows[0].n;
+    } catch (error) {
+      log.warn({ err: error, order_id: id }, 'order audit unavailable');
+    }
+  }
+  log.info({ order_id: id, views, reads }, 'order fetched');
   return order;
 });
 
