@@ -2,7 +2,8 @@
  * A real dependency: redis-server (Debian package redis-server) on 127.0.0.1. The orders
  * example uses it through ioredis (instrumented: its commands are spans in the request's trace)
  * and registers checks.redis as a critical readiness check: /ready is 503 while Redis is
- * stopped and 200 again once it is back.
+ * stopped and 200 again once it is back. A plain node:http service does the same through
+ * node-redis (the `redis` package).
  */
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
@@ -14,6 +15,7 @@ let redisPort: number;
 let redis: ChildProcess | undefined;
 let lookout: LookoutProcess;
 let orders: ServiceProcess;
+let sessions: ServiceProcess | undefined;
 
 async function startRedis(): Promise<ChildProcess> {
   const child = spawn('redis-server', ['--port', String(redisPort), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
@@ -42,6 +44,7 @@ before(async () => {
 });
 
 after(async () => {
+  await sessions?.stop();
   await orders?.stop();
   await stopRedis();
   await lookout?.stop();
@@ -89,4 +92,57 @@ test('Redis commands are in the request trace; /ready follows Redis', async () =
   redis = await startRedis();
   await waitFor('ready again after Redis returns', async () => ((await fetch(`${orders.url}/ready`)).status === 200 ? true : undefined), 15_000);
   assert.equal(orders.child.exitCode, null);
+});
+
+// node:http + node-redis: each request increments a counter in Redis.
+const SESSIONS_SERVICE = `
+import { createServer } from 'node:http';
+import { createClient } from 'redis';
+import { checks, getLogger, health, lookoutHttp } from '@lookout/node';
+const log = getLogger('sessions');
+const client = createClient({ url: process.env.REDIS_URL, disableOfflineQueue: true, socket: { connectTimeout: 1000, reconnectStrategy: () => 300 } });
+client.on('error', () => {}); // reconnection attempts; readiness reports the outage
+await client.connect();
+health.register('redis', checks.redis(client), { timeout: 500, critical: true });
+createServer(lookoutHttp(async (req, res) => {
+  try {
+    const n = await client.incr('sessions');
+    log.info({ sessions: n }, 'session counted');
+    res.end(String(n));
+  } catch (error) {
+    log.warn({ err: error }, 'session counter unavailable');
+    res.statusCode = 503;
+    res.end('redis unavailable');
+  }
+}, { route: () => '/session' })).listen(Number(process.env.PORT), '127.0.0.1');
+`;
+
+test('node-redis commands are in the request trace of a node:http service; /ready follows Redis', async () => {
+  sessions = await startService({ name: 'sessions-node-redis', eval: SESSIONS_SERVICE, env: { LOOKOUT_ENDPOINT: lookout.url, REDIS_URL: `redis://127.0.0.1:${redisPort}` } });
+  await waitFor('sessions ready', async () => ((await fetch(`${sessions!.url}/ready`)).status === 200 ? true : undefined), 15_000);
+  const response = await fetch(`${sessions.url}/session`, { headers: { 'x-request-id': 'node-redis-1' } });
+  assert.equal(response.status, 200);
+  const line = await waitFor('session counted', async () => sessions!.records().find((r) => r.msg === 'session counted' && r.request_id === 'node-redis-1'));
+  assert.equal(line.sessions, Number(await response.text()));
+
+  const spans = await waitFor('the trace with a node-redis span', async () => {
+    const found = await fetch(`${lookout.url}/api/traces/${String(line.trace_id)}`);
+    if (found.status !== 200) return undefined;
+    const body = (await found.json()) as { batches: { scopeSpans: { spans: { name: string; spanId: string; parentSpanId?: string; attributes?: OtlpJsonAttribute[] }[] }[] }[] };
+    const all = body.batches.flatMap((b) => b.scopeSpans.flatMap((s) => s.spans));
+    // node-redis names its spans `redis-<COMMAND>`.
+    return all.some((s) => /(^|[- ])incr$/i.test(s.name)) ? all : undefined;
+  });
+  const incr = spans.find((s) => /(^|[- ])incr$/i.test(s.name))!;
+  const system = incr.attributes?.find((a) => a.key === 'db.system' || a.key === 'db.system.name')?.value.stringValue;
+  assert.equal(system, 'redis');
+  assert.ok(spans.some((s) => s.spanId === incr.parentSpanId), 'the command span has its parent (the server span) in the trace');
+
+  await stopRedis();
+  await waitFor('/ready fails while Redis is down', async () => ((await fetch(`${sessions!.url}/ready`)).status === 503 ? true : undefined), 10_000);
+  assert.equal((await fetch(`${sessions.url}/health`)).status, 200);
+  redis = await startRedis();
+  await waitFor('ready again after Redis returns', async () => ((await fetch(`${sessions!.url}/ready`)).status === 200 ? true : undefined), 15_000);
+  assert.equal((await fetch(`${sessions.url}/session`)).status, 200);
+  assert.equal(sessions.child.exitCode, null);
 });
