@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { freePort, startLookoutProcess, type LookoutProcess } from './support/lookout-process.js';
-import { buildNodeSdk, startService, waitFor, type ServiceProcess } from './node-sdk-support.js';
+import { buildNodeSdk, dbStatement, dbSystem, startService, traceSpans, waitFor, type ServiceProcess } from './node-sdk-support.js';
 
 let bin: string;
 let dataDir: string;
@@ -69,11 +69,6 @@ after(async () => {
   await lookout?.stop();
 });
 
-interface OtlpJsonAttribute {
-  key: string;
-  value: { stringValue?: string };
-}
-
 test('PostgreSQL queries are in the request trace; /ready follows PostgreSQL', async () => {
   await waitFor('orders ready (PostgreSQL reachable)', async () => ((await fetch(`${orders.url}/ready`)).status === 200 ? true : undefined), 15_000);
   for (const n of [1, 2]) assert.equal((await fetch(`${orders.url}/orders/3`, { headers: { 'x-request-id': `pg-req-${n}` } })).status, 200);
@@ -81,16 +76,12 @@ test('PostgreSQL queries are in the request trace; /ready follows PostgreSQL', a
   assert.equal(line.reads, 2, 'the read count came from PostgreSQL');
 
   const spans = await waitFor('the trace with PostgreSQL spans', async () => {
-    const found = await fetch(`${lookout.url}/api/traces/${String(line.trace_id)}`);
-    if (found.status !== 200) return undefined;
-    const body = (await found.json()) as { batches: { scopeSpans: { spans: { name: string; spanId: string; parentSpanId?: string; attributes?: OtlpJsonAttribute[] }[] }[] }[] };
-    const all = body.batches.flatMap((b) => b.scopeSpans.flatMap((s) => s.spans));
-    const attr = (s: (typeof all)[number], key: string) => s.attributes?.find((a) => a.key === key)?.value.stringValue;
-    const queries = all.filter((s) => (attr(s, 'db.system') ?? attr(s, 'db.system.name')) === 'postgresql');
-    return queries.length >= 2 ? { all, queries, attr } : undefined;
+    const all = await traceSpans(lookout.url, String(line.trace_id));
+    const queries = all?.filter((s) => dbSystem(s) === 'postgresql') ?? [];
+    return all && queries.length >= 2 ? { all, queries } : undefined;
   });
   // The INSERT and the SELECT of this request, with their statements, under its server span.
-  const statements = spans.queries.map((s) => spans.attr(s, 'db.statement') ?? spans.attr(s, 'db.query.text') ?? '');
+  const statements = spans.queries.map(dbStatement);
   assert.ok(statements.some((t) => t.startsWith('INSERT INTO order_reads')), JSON.stringify(statements));
   assert.ok(statements.some((t) => t.startsWith('SELECT count(*)')), JSON.stringify(statements));
   const server = spans.all.find((s) => s.name.startsWith('GET'));

@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { after, before, test } from 'node:test';
 import { freePort, startLookoutProcess, type LookoutProcess } from './support/lookout-process.js';
-import { buildNodeSdk, startService, waitFor, type ServiceProcess } from './node-sdk-support.js';
+import { buildNodeSdk, dbSystem, startService, traceSpans, waitFor, type ServiceProcess } from './node-sdk-support.js';
 
 let redisPort: number;
 let redis: ChildProcess | undefined;
@@ -50,11 +50,6 @@ after(async () => {
   await lookout?.stop();
 });
 
-interface OtlpJsonAttribute {
-  key: string;
-  value: { stringValue?: string };
-}
-
 test('Redis commands are in the request trace; /ready follows Redis', async () => {
   // The service is up at /health before ioredis has connected (it has no offline queue): the
   // first request waits for readiness, which includes the Redis check.
@@ -65,14 +60,11 @@ test('Redis commands are in the request trace; /ready follows Redis', async () =
   assert.equal(line.views, 1, 'the view counter came from Redis');
 
   const spans = await waitFor('the trace with a Redis span', async () => {
-    const found = await fetch(`${lookout.url}/api/traces/${String(line.trace_id)}`);
-    if (found.status !== 200) return undefined;
-    const body = (await found.json()) as { batches: { scopeSpans: { spans: { name: string; attributes?: OtlpJsonAttribute[] }[] }[] }[] };
-    const all = body.batches.flatMap((b) => b.scopeSpans.flatMap((s) => s.spans));
-    return all.some((s) => s.name === 'incr') ? all : undefined;
+    const all = await traceSpans(lookout.url, String(line.trace_id));
+    return all?.some((s) => s.name === 'incr') ? all : undefined;
   });
   const incr = spans.find((s) => s.name === 'incr')!;
-  assert.equal(incr.attributes?.find((a) => a.key === 'db.system')?.value.stringValue, 'redis');
+  assert.equal(dbSystem(incr), 'redis');
 
   let ready = await fetch(`${orders.url}/ready`);
   assert.equal(ready.status, 200);
@@ -126,16 +118,12 @@ test('node-redis commands are in the request trace of a node:http service; /read
   assert.equal(line.sessions, Number(await response.text()));
 
   const spans = await waitFor('the trace with a node-redis span', async () => {
-    const found = await fetch(`${lookout.url}/api/traces/${String(line.trace_id)}`);
-    if (found.status !== 200) return undefined;
-    const body = (await found.json()) as { batches: { scopeSpans: { spans: { name: string; spanId: string; parentSpanId?: string; attributes?: OtlpJsonAttribute[] }[] }[] }[] };
-    const all = body.batches.flatMap((b) => b.scopeSpans.flatMap((s) => s.spans));
+    const all = await traceSpans(lookout.url, String(line.trace_id));
     // node-redis names its spans `redis-<COMMAND>`.
-    return all.some((s) => /(^|[- ])incr$/i.test(s.name)) ? all : undefined;
+    return all?.some((s) => /(^|[- ])incr$/i.test(s.name)) ? all : undefined;
   });
   const incr = spans.find((s) => /(^|[- ])incr$/i.test(s.name))!;
-  const system = incr.attributes?.find((a) => a.key === 'db.system' || a.key === 'db.system.name')?.value.stringValue;
-  assert.equal(system, 'redis');
+  assert.equal(dbSystem(incr), 'redis');
   assert.ok(spans.some((s) => s.spanId === incr.parentSpanId), 'the command span has its parent (the server span) in the trace');
 
   await stopRedis();

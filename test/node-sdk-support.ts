@@ -105,3 +105,31 @@ export async function startService(options: ServiceOptions): Promise<ServiceProc
 
 export const waitFor = <T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 30_000): Promise<T> =>
   waitUntil(what, probe, { timeoutMs, intervalMs: 250 });
+
+export interface TraceSpan {
+  name: string;
+  spanId: string;
+  parentSpanId?: string;
+  attributes?: { key: string; value: { stringValue?: string } }[];
+}
+
+/** The spans of a trace from Lookout's Tempo API, or undefined while it is not (yet) stored. */
+export async function traceSpans(lookoutUrl: string, traceId: string): Promise<TraceSpan[] | undefined> {
+  const found = await fetch(`${lookoutUrl}/api/traces/${traceId}`);
+  if (found.status !== 200) return undefined;
+  const body = (await found.json()) as { batches: { scopeSpans: { spans: TraceSpan[] }[] }[] };
+  return body.batches.flatMap((b) => b.scopeSpans.flatMap((s) => s.spans));
+}
+
+export function spanAttribute(span: TraceSpan, key: string): string | undefined {
+  return span.attributes?.find((a) => a.key === key)?.value.stringValue;
+}
+
+/** A database client span's system and statement, under the old or the new semantic conventions. */
+export function dbSystem(span: TraceSpan): string | undefined {
+  return spanAttribute(span, 'db.system') ?? spanAttribute(span, 'db.system.name');
+}
+
+export function dbStatement(span: TraceSpan): string {
+  return spanAttribute(span, 'db.statement') ?? spanAttribute(span, 'db.query.text') ?? '';
+}
