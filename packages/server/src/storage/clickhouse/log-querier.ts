@@ -127,10 +127,6 @@ function sanitize(key: string): string {
   return /^[a-zA-Z0-9_]*$/.test(key) ? key : key.replace(/[^a-zA-Z0-9_]/g, '_');
 }
 
-function metadataOf(row: Record<string, unknown>): Labels {
-  return structuredMetadata(row);
-}
-
 /**
  * Whether the index analysis of `select` (EXPLAIN, no data read) keeps more than
  * ONE_PASS_GRANULES of the granules the primary key selects. False when the plan does not say.
@@ -220,7 +216,7 @@ export function createLogQuerier(pool: Pool): LogQuerier {
           timestampNs: BigInt(row.ts as string),
           line: row.Body as string,
           streamLabels: row.StreamLabels as Str,
-          structuredMetadata: metadataOf(row),
+          structuredMetadata: structuredMetadata(row),
         }));
       for (;;) {
         if (remaining <= 0) return;
@@ -281,7 +277,7 @@ export function createLogQuerier(pool: Pool): LogQuerier {
            GROUP BY ${METADATA_COLUMNS}`,
           params,
         );
-        return rows.map((row) => ({ streamLabels: row.StreamLabels as Str, structuredMetadata: metadataOf(row), buckets: parse(row.buckets) }));
+        return rows.map((row) => ({ streamLabels: row.StreamLabels as Str, structuredMetadata: structuredMetadata(row), buckets: parse(row.buckets) }));
       }
 
       const { labels, json } = query.groupBy;
@@ -341,23 +337,23 @@ export function createLogQuerier(pool: Pool): LogQuerier {
       // everywhere), one pass reading every map is cheaper (docs/BENCHMARKS.md): the index
       // analysis (EXPLAIN, a few ms, no data read) decides.
       const onePass = labels.length > 0 && (await mostGranulesSelected(pool, `SELECT 1 FROM otel_logs WHERE ${where.sql} AND (${inMaps})`, params));
-      const counts = (exact: boolean, value: (i: number) => string, from: string) =>
+      const counts = (exact: boolean, value: (i: number) => string) =>
         pool.select<Record<string, unknown>>(
           `SELECT ${keys}idx, toUInt64(countIf(jv)) AS c, toUInt64(countIf(NOT jv)) AS bad,
              ${query.bytes ? 'toUInt64(sumIf(length(Body), jv)) AS b, toUInt64(sumIf(length(Body), NOT jv)) AS badb' : 'toUInt64(0) AS b, toUInt64(0) AS badb'},
              ${json ? 'max(nx)' : '0'} AS inexact
            FROM (
              SELECT ${extracted}${labels.map((_x, i) => `${value(i)} AS g${i}, `).join('')}${jv} AS jv, ${idx} AS idx${query.bytes ? ', Body' : ''}${json ? `, greatest(${[...inexact, `toUInt8(NOT jv AND ${bigNumbers})`].join(', ')}) AS nx` : ''}
-             FROM ${from}
+             FROM otel_logs WHERE ${where.sql}
            )
            GROUP BY ${keys}idx`,
           params,
         );
       const run = (exact: boolean): Promise<[Record<string, unknown>[], Record<string, unknown>[]]> =>
         onePass
-          ? Promise.all([counts(exact, (i) => `multiIf(${fromMaps(i)}, ${lineValue(i, exact)})`, `otel_logs WHERE ${where.sql}`), Promise.resolve([])])
+          ? Promise.all([counts(exact, (i) => `multiIf(${fromMaps(i)}, ${lineValue(i, exact)})`), Promise.resolve([])])
           : Promise.all([
-              counts(exact, (i) => lineValue(i, exact), `otel_logs WHERE ${where.sql}`),
+              counts(exact, (i) => lineValue(i, exact)),
               labels.length === 0
                 ? Promise.resolve([])
                 : pool.select<Record<string, unknown>>(

@@ -25,23 +25,15 @@ import {
   type Sample,
   type Scope,
   type Span,
-  type UnixNanos,
 } from '../../model/index.js';
 import { LowCardinalityColumn, NativeBlock, NativeBuffer } from './native.js';
-import { seriesRow, type NewSeries, type SeriesCache } from './rows.js';
+import { clampNanos, seriesRow, type NewSeries, type SeriesCache } from './rows.js';
 
 export interface NativeOptions {
   /** Write LowCardinality columns as the tables declare them (default true). */
   lowCardinality?: boolean;
 }
 
-const INT64_MAX = (1n << 63n) - 1n;
-
-/** DateTime64(9) ticks; clamped as formatNanos clamps the text form. */
-function nanos(ns: UnixNanos): bigint {
-  if (ns < 0n) return 0n;
-  return ns > INT64_MAX ? INT64_MAX : ns;
-}
 
 /** Strings repeated on many rows (a resource's attribute keys), encoded once per form. */
 interface Run {
@@ -393,9 +385,9 @@ export function logRowsNative(records: readonly LogRecord[], options?: NativeOpt
   for (let i = 0; i < n; i++) s.strings.add(records[i]!.tenant);
   s.writeStrings(block, 'TenantId');
   let out = block.column('Timestamp', 'DateTime64(9)');
-  for (let i = 0; i < n; i++) out.int64(nanos(records[i]!.timestamp));
+  for (let i = 0; i < n; i++) out.int64(clampNanos(records[i]!.timestamp));
   out = block.column('ObservedTimestamp', 'DateTime64(9)');
-  for (let i = 0; i < n; i++) out.int64(nanos(records[i]!.observedTimestamp));
+  for (let i = 0; i < n; i++) out.int64(clampNanos(records[i]!.observedTimestamp));
   out = block.column('TraceId', 'String');
   for (let i = 0; i < n; i++) out.string(records[i]!.traceId);
   out = block.column('SpanId', 'String');
@@ -459,7 +451,7 @@ export function spanRowsNative(spans: readonly Span[], options?: NativeOptions):
   for (let i = 0; i < n; i++) s.strings.add(spans[i]!.tenant);
   s.writeStrings(block, 'TenantId');
   let out = block.column('Timestamp', 'DateTime64(9)');
-  for (let i = 0; i < n; i++) out.int64(nanos(spans[i]!.startTime));
+  for (let i = 0; i < n; i++) out.int64(clampNanos(spans[i]!.startTime));
   out = block.column('TraceId', 'String');
   for (let i = 0; i < n; i++) out.string(spans[i]!.traceId);
   out = block.column('SpanId', 'String');
@@ -533,7 +525,7 @@ function writeEvents(block: NativeBlock, s: Scratch, spans: readonly Span[]): vo
   const offsets = nestedOffsets(s, spans, (span) => span.events.length);
   let out = block.column('Events.Timestamp', 'Array(DateTime64(9))');
   out.bytes(offsets);
-  for (let i = 0; i < n; i++) for (const e of spans[i]!.events) out.int64(nanos(e.timestamp));
+  for (let i = 0; i < n; i++) for (const e of spans[i]!.events) out.int64(clampNanos(e.timestamp));
   for (let i = 0; i < n; i++) for (const e of spans[i]!.events) s.strings.add(e.name);
   const sink = s.strings;
   out = block.column('Events.Name', `Array(${typeOf(sink)})`);

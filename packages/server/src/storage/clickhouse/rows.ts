@@ -21,14 +21,19 @@ import {
 
 const INT64_MAX = (1n << 63n) - 1n;
 
+/** DateTime64(9) ticks clamped to the column's range (0 … int64 max), for both insert forms. */
+export function clampNanos(ns: UnixNanos): bigint {
+  if (ns < 0n) return 0n;
+  return ns > INT64_MAX ? INT64_MAX : ns;
+}
+
 /**
- * DateTime64(9) as an unquoted integer of nanoseconds (ticks), clamped to the column's range
- * as the Native encoder clamps. The engine's best-effort parse of "<seconds>.<nanos>" reads
- * fewer than nine digits of seconds (before 1973-03-03, or 0) as a date and fails the insert.
+ * DateTime64(9) as an unquoted integer of nanoseconds (ticks), clamped as the Native encoder
+ * clamps. The engine's best-effort parse of "<seconds>.<nanos>" reads fewer than nine digits
+ * of seconds (before 1973-03-03, or 0) as a date and fails the insert.
  */
 export function formatNanos(ns: UnixNanos): string {
-  if (ns < 0n) return '0';
-  return (ns > INT64_MAX ? INT64_MAX : ns).toString();
+  return clampNanos(ns).toString();
 }
 
 /**
