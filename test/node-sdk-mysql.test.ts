@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { freePort, startLookoutProcess, type LookoutProcess } from './support/lookout-process.js';
-import { buildNodeSdk, dbStatement, dbSystem, startService, traceSpans, waitFor, type ServiceProcess } from './node-sdk-support.js';
+import { buildNodeSdk, dbStatement, startService, waitFor, waitForDbSpans, waitForStatus, stopProcess, type ServiceProcess } from './node-sdk-support.js';
 
 let dataDir: string;
 let dbPort: number;
@@ -34,13 +34,6 @@ async function startDatabase(): Promise<ChildProcess> {
     return ping.status === 0 ? true : undefined;
   });
   return child;
-}
-
-async function stopDatabase(): Promise<void> {
-  if (!db || db.exitCode !== null) return;
-  const exited = new Promise((resolve) => db!.once('exit', resolve));
-  db.kill('SIGTERM');
-  await exited;
 }
 
 // node:http + mysql2/promise: each request records a visit and reads the count back.
@@ -88,33 +81,26 @@ before(async () => {
 
 after(async () => {
   await service?.stop();
-  await stopDatabase();
+  await stopProcess(db);
   if (dataDir) rmSync(dataDir, { recursive: true, force: true });
   await lookout?.stop();
 });
 
 test('mysql2 queries are in the request trace of a node:http service; /ready follows the database', async () => {
-  await waitFor('service ready (database reachable)', async () => ((await fetch(`${service.url}/ready`)).status === 200 ? true : undefined), 15_000);
+  await waitForStatus('service ready (database reachable)', `${service.url}/ready`, 200, 15_000);
   for (const n of [1, 2]) assert.equal((await fetch(`${service.url}/visit`, { headers: { 'x-request-id': `mysql-req-${n}` } })).status, 200);
   const line = await waitFor('visit recorded', async () => service.records().find((r) => r.msg === 'visit recorded' && r.request_id === 'mysql-req-2'));
   assert.equal(line.visits, 2, 'the count came from the database');
 
-  const spans = await waitFor('the trace with mysql2 spans', async () => {
-    const all = await traceSpans(lookout.url, String(line.trace_id));
-    const queries = all?.filter((s) => dbSystem(s) === 'mysql') ?? [];
-    return all && queries.length >= 2 ? { all, queries } : undefined;
-  });
+  const spans = await waitForDbSpans(lookout.url, String(line.trace_id), 'mysql', 2);
   const statements = spans.queries.map(dbStatement);
   assert.ok(statements.some((t) => t.startsWith('INSERT INTO visits')), JSON.stringify(statements));
   assert.ok(statements.some((t) => t.startsWith('SELECT COUNT(*)')), JSON.stringify(statements));
   const ids = new Set(spans.all.map((s) => s.spanId));
   for (const q of spans.queries) assert.ok(q.parentSpanId && ids.has(q.parentSpanId), `${q.name} has its parent in the trace`);
 
-  await stopDatabase();
-  const ready = await waitFor('/ready fails while the database is down', async () => {
-    const r = await fetch(`${service.url}/ready`);
-    return r.status === 503 ? r : undefined;
-  }, 10_000);
+  await stopProcess(db);
+  const ready = await waitForStatus('/ready fails while the database is down', `${service.url}/ready`, 503, 10_000);
   const report = (await ready.json()) as { status: string; checks: Record<string, { status: string; error?: string }> };
   assert.equal(report.checks.mysql!.status, 'fail');
   assert.ok(report.checks.mysql!.error, 'the failure says why');
@@ -122,7 +108,7 @@ test('mysql2 queries are in the request trace of a node:http service; /ready fol
   assert.equal((await fetch(`${service.url}/visit`)).status, 503, 'the service answers, saying the store is down');
 
   db = await startDatabase();
-  await waitFor('ready again after the database returns', async () => ((await fetch(`${service.url}/ready`)).status === 200 ? true : undefined), 15_000);
+  await waitForStatus('ready again after the database returns', `${service.url}/ready`, 200, 15_000);
   assert.equal((await fetch(`${service.url}/visit`)).status, 200);
   assert.equal(service.child.exitCode, null);
 });

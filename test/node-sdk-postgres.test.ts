@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { freePort, startLookoutProcess, type LookoutProcess } from './support/lookout-process.js';
-import { buildNodeSdk, dbStatement, dbSystem, startService, traceSpans, waitFor, type ServiceProcess } from './node-sdk-support.js';
+import { buildNodeSdk, dbStatement, startService, waitFor, waitForDbSpans, waitForStatus, type ServiceProcess } from './node-sdk-support.js';
 
 let bin: string;
 let dataDir: string;
@@ -70,16 +70,12 @@ after(async () => {
 });
 
 test('PostgreSQL queries are in the request trace; /ready follows PostgreSQL', async () => {
-  await waitFor('orders ready (PostgreSQL reachable)', async () => ((await fetch(`${orders.url}/ready`)).status === 200 ? true : undefined), 15_000);
+  await waitForStatus('orders ready (PostgreSQL reachable)', `${orders.url}/ready`, 200, 15_000);
   for (const n of [1, 2]) assert.equal((await fetch(`${orders.url}/orders/3`, { headers: { 'x-request-id': `pg-req-${n}` } })).status, 200);
   const line = await waitFor('order fetched', async () => orders.records().find((r) => r.msg === 'order fetched' && r.request_id === 'pg-req-2'));
   assert.equal(line.reads, 2, 'the read count came from PostgreSQL');
 
-  const spans = await waitFor('the trace with PostgreSQL spans', async () => {
-    const all = await traceSpans(lookout.url, String(line.trace_id));
-    const queries = all?.filter((s) => dbSystem(s) === 'postgresql') ?? [];
-    return all && queries.length >= 2 ? { all, queries } : undefined;
-  });
+  const spans = await waitForDbSpans(lookout.url, String(line.trace_id), 'postgresql', 2);
   // The INSERT and the SELECT of this request, with their statements, under its server span.
   const statements = spans.queries.map(dbStatement);
   assert.ok(statements.some((t) => t.startsWith('INSERT INTO order_reads')), JSON.stringify(statements));
@@ -94,10 +90,7 @@ test('PostgreSQL queries are in the request trace; /ready follows PostgreSQL', a
   assert.equal(((await ready.json()) as { checks: Record<string, { status: string }> }).checks.postgres!.status, 'pass');
 
   stopPostgres();
-  ready = await waitFor('/ready fails while PostgreSQL is down', async () => {
-    const r = await fetch(`${orders.url}/ready`);
-    return r.status === 503 ? r : undefined;
-  }, 10_000);
+  ready = await waitForStatus('/ready fails while PostgreSQL is down', `${orders.url}/ready`, 503, 10_000);
   const report = (await ready.json()) as { status: string; checks: Record<string, { status: string; error?: string }> };
   assert.equal(report.status, 'fail');
   assert.equal(report.checks.postgres!.status, 'fail');
@@ -108,7 +101,7 @@ test('PostgreSQL queries are in the request trace; /ready follows PostgreSQL', a
   await waitFor('the audit failure is logged', async () => orders.records().find((r) => r.msg === 'order audit unavailable' && r.request_id === 'pg-down'));
 
   startPostgres();
-  await waitFor('ready again after PostgreSQL returns', async () => ((await fetch(`${orders.url}/ready`)).status === 200 ? true : undefined), 15_000);
+  await waitForStatus('ready again after PostgreSQL returns', `${orders.url}/ready`, 200, 15_000);
   assert.equal((await fetch(`${orders.url}/orders/3`)).status, 200);
   assert.equal(orders.child.exitCode, null);
 });

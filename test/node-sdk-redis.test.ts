@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { after, before, test } from 'node:test';
 import { freePort, startLookoutProcess, type LookoutProcess } from './support/lookout-process.js';
-import { buildNodeSdk, dbSystem, startService, traceSpans, waitFor, type ServiceProcess } from './node-sdk-support.js';
+import { buildNodeSdk, dbSystem, startService, traceSpans, waitFor, waitForStatus, stopProcess, type ServiceProcess } from './node-sdk-support.js';
 
 let redisPort: number;
 let redis: ChildProcess | undefined;
@@ -26,13 +26,6 @@ async function startRedis(): Promise<ChildProcess> {
   return child;
 }
 
-async function stopRedis(): Promise<void> {
-  if (!redis || redis.exitCode !== null) return;
-  const exited = new Promise((resolve) => redis!.once('exit', resolve));
-  redis.kill('SIGTERM');
-  await exited;
-}
-
 before(async () => {
   const found = spawnSync('redis-server', ['--version'], { encoding: 'utf8' });
   if (found.error) throw new Error('redis-server is needed (Debian package redis-server): ' + found.error.message);
@@ -46,14 +39,14 @@ before(async () => {
 after(async () => {
   await sessions?.stop();
   await orders?.stop();
-  await stopRedis();
+  await stopProcess(redis);
   await lookout?.stop();
 });
 
 test('Redis commands are in the request trace; /ready follows Redis', async () => {
   // The service is up at /health before ioredis has connected (it has no offline queue): the
   // first request waits for readiness, which includes the Redis check.
-  await waitFor('orders ready (Redis connected)', async () => ((await fetch(`${orders.url}/ready`)).status === 200 ? true : undefined), 15_000);
+  await waitForStatus('orders ready (Redis connected)', `${orders.url}/ready`, 200, 15_000);
   const response = await fetch(`${orders.url}/orders/1`, { headers: { 'x-request-id': 'redis-req-1' } });
   assert.equal(response.status, 200);
   const line = await waitFor('order fetched', async () => orders.records().find((r) => r.msg === 'order fetched' && r.request_id === 'redis-req-1'));
@@ -70,7 +63,7 @@ test('Redis commands are in the request trace; /ready follows Redis', async () =
   assert.equal(ready.status, 200);
   assert.equal(((await ready.json()) as { checks: Record<string, { status: string }> }).checks.redis!.status, 'pass');
 
-  await stopRedis();
+  await stopProcess(redis);
   ready = await fetch(`${orders.url}/ready`);
   assert.equal(ready.status, 503);
   const report = (await ready.json()) as { status: string; checks: Record<string, { status: string; error?: string }> };
@@ -82,7 +75,7 @@ test('Redis commands are in the request trace; /ready follows Redis', async () =
   assert.equal((await fetch(`${orders.url}/health`)).status, 200);
 
   redis = await startRedis();
-  await waitFor('ready again after Redis returns', async () => ((await fetch(`${orders.url}/ready`)).status === 200 ? true : undefined), 15_000);
+  await waitForStatus('ready again after Redis returns', `${orders.url}/ready`, 200, 15_000);
   assert.equal(orders.child.exitCode, null);
 });
 
@@ -111,7 +104,7 @@ createServer(lookoutHttp(async (req, res) => {
 
 test('node-redis commands are in the request trace of a node:http service; /ready follows Redis', async () => {
   sessions = await startService({ name: 'sessions-node-redis', eval: SESSIONS_SERVICE, env: { LOOKOUT_ENDPOINT: lookout.url, REDIS_URL: `redis://127.0.0.1:${redisPort}` } });
-  await waitFor('sessions ready', async () => ((await fetch(`${sessions!.url}/ready`)).status === 200 ? true : undefined), 15_000);
+  await waitForStatus('sessions ready', `${sessions!.url}/ready`, 200, 15_000);
   const response = await fetch(`${sessions.url}/session`, { headers: { 'x-request-id': 'node-redis-1' } });
   assert.equal(response.status, 200);
   const line = await waitFor('session counted', async () => sessions!.records().find((r) => r.msg === 'session counted' && r.request_id === 'node-redis-1'));
@@ -126,11 +119,11 @@ test('node-redis commands are in the request trace of a node:http service; /read
   assert.equal(dbSystem(incr), 'redis');
   assert.ok(spans.some((s) => s.spanId === incr.parentSpanId), 'the command span has its parent (the server span) in the trace');
 
-  await stopRedis();
-  await waitFor('/ready fails while Redis is down', async () => ((await fetch(`${sessions!.url}/ready`)).status === 503 ? true : undefined), 10_000);
+  await stopProcess(redis);
+  await waitForStatus('/ready fails while Redis is down', `${sessions!.url}/ready`, 503, 10_000);
   assert.equal((await fetch(`${sessions.url}/health`)).status, 200);
   redis = await startRedis();
-  await waitFor('ready again after Redis returns', async () => ((await fetch(`${sessions!.url}/ready`)).status === 200 ? true : undefined), 15_000);
+  await waitForStatus('ready again after Redis returns', `${sessions!.url}/ready`, 200, 15_000);
   assert.equal((await fetch(`${sessions.url}/session`)).status, 200);
   assert.equal(sessions.child.exitCode, null);
 });

@@ -133,3 +133,31 @@ export function dbSystem(span: TraceSpan): string | undefined {
 export function dbStatement(span: TraceSpan): string {
   return spanAttribute(span, 'db.statement') ?? spanAttribute(span, 'db.query.text') ?? '';
 }
+
+/** Polls `url` until it answers `status`; resolves to that response (body unread). */
+export function waitForStatus(what: string, url: string, status: number, timeoutMs: number): Promise<Response> {
+  return waitFor(what, async () => {
+    const response = await fetch(url);
+    return response.status === status ? response : undefined;
+  }, timeoutMs);
+}
+
+/**
+ * Waits until the trace holds at least `count` spans of the database `system`; returns every
+ * span of the trace and those.
+ */
+export function waitForDbSpans(lookoutUrl: string, traceId: string, system: string, count: number): Promise<{ all: TraceSpan[]; queries: TraceSpan[] }> {
+  return waitFor(`the trace with ${count} ${system} spans`, async () => {
+    const all = await traceSpans(lookoutUrl, traceId);
+    const queries = all?.filter((s) => dbSystem(s) === system) ?? [];
+    return all && queries.length >= count ? { all, queries } : undefined;
+  });
+}
+
+/** Stops a peer process (a database server) with SIGTERM and waits for it to exit. */
+export async function stopProcess(child: ChildProcess | undefined): Promise<void> {
+  if (!child || child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  child.kill('SIGTERM');
+  await exited;
+}
